@@ -1,0 +1,116 @@
+"""Named metric conventions and the presets that reproduce other tools.
+
+Every choice that makes two libraries disagree on "the same" metric is one field of
+:class:`Conventions`. A preset is just an instance; users may build their own::
+
+    Conventions(name="mine", erosion_connectivity=26, hd95_pooling="pooled")
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from evaluation.errors import EvaluationError
+
+PercentileMethod = Literal["linear", "lower"]
+HD95Pooling = Literal["max-directed", "pooled"]
+ASSDPooling = Literal["pooled", "mean-of-means"]
+
+_CONNECTIVITY_RANK = {6: 1, 18: 2, 26: 3}
+
+
+@dataclass(frozen=True)
+class Conventions:
+    """How every metric is defined, field by field.
+
+    Attributes:
+        name: a label written into ``summary.json``.
+        erosion_connectivity: neighbourhood of the erosion that defines surface voxels
+            (``surface = mask & ~erode(mask)``): 6 (faces), 18 (faces + edges) or 26 (all).
+        border_is_background: True: voxels outside the volume count as background, so a lesion
+            touching the first or last slice has surface there (MedPy, MONAI). False: they count
+            as foreground (ITK ``BinaryErode`` default, the old ISLES tool).
+        percentile_method: ``"linear"`` (numpy's default interpolation) or ``"lower"``
+            (the sorted value at index ``floor(q/100 · (n-1))``, as in ITK-based tools).
+        hd95_pooling: ``"max-directed"``: max of the two directed 95th percentiles;
+            ``"pooled"``: 95th percentile of both directed distance sets pooled (MedPy).
+        assd_pooling: ``"pooled"``: mean over both directed sets pooled (Heimann 2009, MedPy
+            0.5.2); ``"mean-of-means"``: mean of the two directed means (MASD, old ISLES tool).
+        lesion_connectivity: connectivity (6, 18 or 26) of connected components for the
+            lesion-wise counts.
+        lesion_count_absolute: True: ``lesion_count_difference = |n_pred - n_ref|`` (ISLES'22);
+            False: signed, ``n_pred - n_ref``.
+    """
+
+    name: str = "custom"
+    erosion_connectivity: int = 6
+    border_is_background: bool = True
+    percentile_method: PercentileMethod = "linear"
+    hd95_pooling: HD95Pooling = "max-directed"
+    assd_pooling: ASSDPooling = "pooled"
+    lesion_connectivity: int = 26
+    lesion_count_absolute: bool = False
+
+    def __post_init__(self) -> None:
+        for field in ("erosion_connectivity", "lesion_connectivity"):
+            value = getattr(self, field)
+            if value not in _CONNECTIVITY_RANK:
+                raise EvaluationError(f"Conventions.{field} must be 6, 18 or 26, got {value!r}")
+        choices = {
+            "percentile_method": ("linear", "lower"),
+            "hd95_pooling": ("max-directed", "pooled"),
+            "assd_pooling": ("pooled", "mean-of-means"),
+        }
+        for field, allowed in choices.items():
+            value = getattr(self, field)
+            if value not in allowed:
+                raise EvaluationError(f"Conventions.{field} must be one of {allowed}, got {value!r}")
+
+    @property
+    def erosion_rank(self) -> int:
+        """``scipy.ndimage.generate_binary_structure`` rank of the erosion neighbourhood."""
+        return _CONNECTIVITY_RANK[self.erosion_connectivity]
+
+    @property
+    def lesion_rank(self) -> int:
+        """``generate_binary_structure`` rank of the lesion connected-component neighbourhood."""
+        return _CONNECTIVITY_RANK[self.lesion_connectivity]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as a JSON-ready dict."""
+        return asdict(self)
+
+
+PRESETS: dict[str, Conventions] = {
+    # Our default: see docs/EVALUATION.md.
+    "default": Conventions(name="default"),
+    # MedPy 0.5.2: same surface (6-connected erosion, border = background), pooled HD95.
+    "medpy": Conventions(name="medpy", hd95_pooling="pooled"),
+    # The ITK-based ISLES 2015-2018 evaluator.
+    "isles-itk": Conventions(
+        name="isles-itk",
+        erosion_connectivity=18,
+        border_is_background=False,
+        percentile_method="lower",
+        assd_pooling="mean-of-means",
+    ),
+    # ISLES'22 scoring: lesion-wise F1 and |lesion count difference| with 26-connectivity.
+    "isles22": Conventions(name="isles22", lesion_connectivity=26, lesion_count_absolute=True),
+}
+
+
+def resolve_preset(preset: str | Conventions) -> Conventions:
+    """Return the :class:`Conventions` for a preset name (or pass an instance through).
+
+    Raises:
+        EvaluationError: for an unknown preset name.
+    """
+    if isinstance(preset, Conventions):
+        return preset
+    try:
+        return PRESETS[preset]
+    except (KeyError, TypeError):
+        raise EvaluationError(
+            f"unknown preset {preset!r}: choose one of {', '.join(PRESETS)}"
+        ) from None

@@ -1,0 +1,45 @@
+"""The ``isles2018`` command line: a click group whose commands load on demand.
+
+Command modules are imported only when their command runs or help is shown, and none of them
+imports torch at module level, so ``isles2018 --help`` is fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+from isles2018 import __version__
+
+#: command name → "module:attribute" of its click command.
+COMMANDS: dict[str, str] = {
+    "inspect": "isles2018.data.commands:inspect",
+    "split": "isles2018.data.commands:split",
+    "unpack": "isles2018.data.commands:unpack",
+    "eval": "evaluation.cli:main",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group that imports each command's module only when it is needed."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attribute = target.split(":")
+        return getattr(importlib.import_module(module_name), attribute)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="isles2018")
+def main() -> None:
+    """ISLES 2018 stroke lesion segmentation from CT perfusion (Liu, BrainLes 2018).
+
+    Generate synthetic data, inspect and split ISLES folders, train, predict, package a
+    submission and score results.
+    """

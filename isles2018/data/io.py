@@ -1,0 +1,264 @@
+"""NIfTI reading and writing: the only module that touches nibabel or SimpleITK.
+
+Canonical conventions, decided here once:
+
+* Arrays are in the file's stored voxel order, called ``(x, y, z)`` (nibabel's order); 4D
+  perfusion source is ``(x, y, z, t)``. No reorientation: predictions must land on the case's
+  own grid.
+* Spacing is ``(x, y, z)`` in mm, from the header's ``pixdim`` — the same order as the array.
+  SimpleITK stores arrays as ``(z, y, x)`` while ``GetSpacing()`` is ``(x, y, z)``; the one
+  reversal lives in :func:`read_volume_sitk`.
+* Every write is atomic: a temporary file in the target folder, renamed when complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+
+from isles2018.data.modalities import prediction_name
+
+
+class DataError(ValueError):
+    """A problem with an input file, described in one readable line that names the file."""
+
+
+@dataclass(frozen=True)
+class Volume:
+    """One image read from disk.
+
+    Attributes:
+        array: ``(X, Y, Z)`` or ``(X, Y, Z, T)`` in the stored dtype (scaling applied).
+        affine: ``(4, 4)`` voxel → world (mm) matrix.
+        spacing_mm: voxel size ``(x, y, z)`` in mm.
+        time_step_s: frame interval in seconds for 4D data, else None.
+        path: the file it came from.
+    """
+
+    array: np.ndarray
+    affine: np.ndarray
+    spacing_mm: tuple[float, float, float]
+    time_step_s: float | None
+    path: Path
+
+
+def _load(path: Path) -> nib.Nifti1Image:
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    try:
+        return nib.load(str(path))
+    except Exception as error:  # nibabel raises many types for a damaged header
+        raise DataError(f"{path}: not a readable NIfTI file ({_reason(error)})") from None
+
+
+def _reason(error: Exception) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
+def _array(image: nib.Nifti1Image, path: Path) -> np.ndarray:
+    try:
+        return np.asanyarray(image.dataobj)
+    except Exception as error:  # truncated data: EOFError, ValueError, OSError, zlib errors
+        raise DataError(f"{path}: image data unreadable or truncated ({_reason(error)})") from None
+
+
+def _time_step_s(image: nib.Nifti1Image, time_axis: int) -> float | None:
+    zooms = image.header.get_zooms()
+    if len(zooms) <= time_axis:
+        return None
+    step = float(zooms[time_axis])
+    if not np.isfinite(step) or step <= 0:
+        return None
+    _, time_unit = image.header.get_xyzt_units()
+    scale = {"msec": 1e-3, "usec": 1e-6}.get(time_unit, 1.0)
+    return step * scale
+
+
+def header_shape(path: Path) -> tuple[int, ...]:
+    """The stored shape from the header alone (no pixel data read)."""
+    return tuple(int(n) for n in _load(path).shape)
+
+
+def read_volume(path: Path, *, ndim: int = 3) -> Volume:
+    """Read a 3D volume, or a 4D series with ``ndim=4``.
+
+    4D data is accepted as ``(X, Y, Z, T)`` or 5D ``(X, Y, Z, 1, T)`` (both occur in ISLES 2018)
+    and always returned as ``(X, Y, Z, T)``. A 3D file stored with trailing singleton axes is
+    squeezed to 3D.
+
+    Raises:
+        DataError: unreadable, truncated, or with the wrong number of dimensions.
+    """
+    path = Path(path)
+    image = _load(path)
+    shape = image.shape
+    time_axis = 3
+    if ndim == 3:
+        if len(shape) < 3 or any(n != 1 for n in shape[3:]):
+            raise DataError(f"{path}: expected a 3D volume, found shape {shape}")
+        array = _array(image, path).reshape(shape[:3])
+    elif ndim == 4:
+        if len(shape) == 4:
+            array = _array(image, path)
+        elif len(shape) == 5 and shape[3] == 1:
+            array = _array(image, path)[:, :, :, 0, :]
+            time_axis = 4
+        else:
+            raise DataError(
+                f"{path}: expected a 4D series (x, y, z, t) or (x, y, z, 1, t), found shape {shape}"
+            )
+        if array.shape[3] < 2:
+            raise DataError(f"{path}: 4D series has {array.shape[3]} time point(s)")
+    else:
+        raise ValueError(f"ndim must be 3 or 4, got {ndim}")
+    zooms = image.header.get_zooms()
+    spacing = tuple(float(z) for z in zooms[:3])
+    if not all(np.isfinite(s) and s > 0 for s in spacing):
+        raise DataError(f"{path}: invalid voxel spacing {spacing} in the header")
+    return Volume(
+        array=array,
+        affine=np.asarray(image.affine, dtype=np.float64),
+        spacing_mm=spacing,  # type: ignore[arg-type]
+        time_step_s=_time_step_s(image, time_axis) if ndim == 4 else None,
+        path=path,
+    )
+
+
+def read_volume_sitk(path: Path) -> tuple[np.ndarray, tuple[float, ...]]:
+    """Read with SimpleITK, returned in our ``(x, y, z)`` order with ``(x, y, z)`` spacing.
+
+    Used to cross-check nibabel and by callers that need ITK's reader; SimpleITK's arrays are
+    ``(z, y, x)`` and this is the one place that reverses them.
+    """
+    import SimpleITK as sitk
+
+    image = sitk.ReadImage(str(path))
+    array = sitk.GetArrayFromImage(image)
+    return np.ascontiguousarray(array.transpose(tuple(reversed(range(array.ndim))))), tuple(
+        float(s) for s in image.GetSpacing()
+    )
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only on success.
+
+    The temporary name keeps the extension (nibabel picks the format from it) and starts with a
+    dot so that discovery never mistakes it for data.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.parent / f".tmp-{os.getpid()}-{path.name}"
+    try:
+        yield temporary
+        os.replace(temporary, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            temporary.unlink()
+
+
+def write_volume(
+    path: Path,
+    array: np.ndarray,
+    affine: np.ndarray,
+    *,
+    time_step_s: float | None = None,
+    five_d: bool = False,
+) -> Path:
+    """Write a 3D ``(X, Y, Z)`` or 4D ``(X, Y, Z, T)`` array atomically as NIfTI-1.
+
+    The dtype written is the array's. Spacing follows from the affine; for 4D data the frame
+    interval goes to ``pixdim[4]`` and units are set to mm / s.
+
+    Args:
+        path: ``.nii`` or ``.nii.gz`` target.
+        array: voxel data.
+        affine: ``(4, 4)`` voxel → world matrix (mm).
+        time_step_s: frame interval of 4D data in seconds.
+        five_d: store 4D data as ``(X, Y, Z, 1, T)`` as some ISLES files are.
+    """
+    data = np.asarray(array)
+    if five_d:
+        if data.ndim != 4:
+            raise ValueError("five_d needs a 4D array")
+        data = data[:, :, :, np.newaxis, :]
+    image = nib.Nifti1Image(data, np.asarray(affine, dtype=np.float64))
+    image.header.set_data_dtype(data.dtype)
+    image.set_qform(affine, code=1)
+    image.set_sform(affine, code=1)
+    if data.ndim > 3:
+        zooms = list(image.header.get_zooms())
+        zooms[-1] = float(time_step_s) if time_step_s else 1.0
+        image.header.set_zooms(zooms)
+        image.header.set_xyzt_units(xyz="mm", t="sec")
+    else:
+        image.header.set_xyzt_units(xyz="mm")
+    with atomic_path(path) as temporary:
+        nib.save(image, str(temporary))
+    return Path(path)
+
+
+def write_like(path: Path, array: np.ndarray, reference_path: Path) -> Path:
+    """Write ``array`` atomically with the affine and header of ``reference_path``.
+
+    Shape, origin, spacing, direction and the q/s-form codes are the reference's; only the data
+    type (the array's) and the scaling fields differ. Used for predictions and synthetic DWI.
+
+    Raises:
+        DataError: the reference cannot be read or its shape differs from ``array``'s.
+    """
+    reference = _load(Path(reference_path))
+    data = np.asarray(array)
+    if tuple(reference.shape[:3]) != data.shape or any(n != 1 for n in reference.shape[3:]):
+        raise DataError(
+            f"{reference_path}: grid {reference.shape} does not match the array {data.shape}"
+        )
+    header = reference.header.copy()
+    header.set_data_dtype(data.dtype)
+    header.set_data_shape(data.shape)
+    header["scl_slope"] = np.nan
+    header["scl_inter"] = np.nan
+    header["cal_min"] = 0
+    header["cal_max"] = 0
+    image = type(reference)(data, reference.affine, header)
+    qform, qcode = reference.get_qform(coded=True)
+    sform, scode = reference.get_sform(coded=True)
+    if qform is not None:
+        image.set_qform(qform, code=int(qcode))
+    if sform is not None:
+        image.set_sform(sform, code=int(scode))
+    with atomic_path(path) as temporary:
+        nib.save(image, str(temporary))
+    return Path(path)
+
+
+def write_prediction(
+    mask: np.ndarray,
+    mtt_path: Path,
+    mtt_smir_id: str,
+    out_dir: Path,
+    method_name: str = "GANSeg",
+) -> Path:
+    """Write a lesion mask in challenge format: ``SMIR.<method>.<CT_MTT id>.nii``.
+
+    Args:
+        mask: ``(X, Y, Z)`` lesion mask on the case's grid; nonzero means lesion.
+        mtt_path: the case's CT_MTT file, whose affine and header are copied exactly.
+        mtt_smir_id: SMIR id of that CT_MTT (digits).
+        out_dir: output folder (created if missing).
+        method_name: the ``<method>`` part of the file name.
+
+    Returns:
+        The written path. Written uint8 {0, 1}, uncompressed, atomically.
+    """
+    binary = (np.asarray(mask) != 0).astype(np.uint8)
+    target = Path(out_dir) / prediction_name(method_name, mtt_smir_id)
+    return write_like(target, binary, mtt_path)

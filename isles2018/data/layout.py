@@ -1,0 +1,179 @@
+"""Discovery of ISLES 2018 cases in a folder tree.
+
+A data folder holds ``case_<n>`` folders, each holding one folder per volume named like its file:
+``case_1/SMIR.Brain.XX.O.CT_MTT.345565/SMIR.Brain.XX.O.CT_MTT.345565.nii``. The folder given may
+be a partition (``TRAINING/``), a folder that holds partitions, or an unpacked zip one level
+higher. ``__MACOSX`` folders, ``._*`` resource forks and hidden files are ignored. Modalities are
+matched by their whole token (see :mod:`isles2018.data.modalities`), never by substring.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from isles2018.data.io import DataError
+from isles2018.data.modalities import REQUIRED, Modality, parse_smir_name
+from isles2018.data.patients import assign_patients
+
+CASE_FOLDER = re.compile(r"^case_(\d+)$")
+_NIFTI = re.compile(r"\.nii(\.gz)?$")
+_MAX_DEPTH = 4
+
+
+@dataclass(frozen=True)
+class CaseFile:
+    """One volume of a case: its modality, SMIR id (digits) and path."""
+
+    modality: Modality
+    smir_id: str
+    path: Path
+
+
+@dataclass(frozen=True)
+class Case:
+    """One ISLES case (a slab) as found on disk.
+
+    Attributes:
+        case_id: ``case_<n>`` as in the official zips.
+        patient_id: the patient the slab belongs to (two slabs may share one).
+        split: ``"training"`` or ``"testing"``.
+        folder: the case folder.
+        files: the volumes found, by modality.
+        problems: layout problems found by discovery (missing or duplicated modalities).
+    """
+
+    case_id: str
+    patient_id: str
+    split: str
+    folder: Path
+    files: dict[Modality, CaseFile] = field(hash=False, compare=False)
+    problems: tuple[str, ...] = ()
+
+    @property
+    def number(self) -> int:
+        """The ``<n>`` of ``case_<n>``."""
+        return int(self.case_id.split("_")[1])
+
+    def has(self, modality: Modality) -> bool:
+        """Whether the case has a volume of this modality."""
+        return modality in self.files
+
+    def path(self, modality: Modality) -> Path:
+        """Path of a modality's volume.
+
+        Raises:
+            DataError: the case has no such volume.
+        """
+        if modality not in self.files:
+            raise DataError(f"{self.folder}: no {modality.token} volume")
+        return self.files[modality].path
+
+    def smir_id(self, modality: Modality) -> str:
+        """SMIR id of a modality's volume (digits)."""
+        if modality not in self.files:
+            raise DataError(f"{self.folder}: no {modality.token} volume")
+        return self.files[modality].smir_id
+
+
+def _ignored(path: Path) -> bool:
+    return path.name == "__MACOSX" or path.name.startswith(".")
+
+
+def _children(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if not _ignored(p))
+
+
+def find_partitions(root: Path) -> list[Path]:
+    """Folders under ``root`` (itself included) that directly hold ``case_<n>`` folders."""
+    found: list[Path] = []
+
+    def walk(folder: Path, depth: int) -> None:
+        children = [p for p in _children(folder) if p.is_dir()]
+        if any(CASE_FOLDER.match(p.name) for p in children):
+            found.append(folder)
+            return
+        if depth < _MAX_DEPTH:
+            for child in children:
+                walk(child, depth + 1)
+
+    walk(root, 0)
+    return found
+
+
+def _split_of(partition: Path, files: Iterable[dict[Modality, CaseFile]]) -> str:
+    name = partition.name.upper()
+    if name.startswith("TRAIN"):
+        return "training"
+    if name.startswith("TEST"):
+        return "testing"
+    return "training" if any(Modality.OT in f for f in files) else "testing"
+
+
+def _scan_case(folder: Path) -> tuple[dict[Modality, CaseFile], list[str]]:
+    found: dict[Modality, list[CaseFile]] = {}
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if any(_ignored(Path(part)) for part in relative.parts) or not path.is_file():
+            continue
+        if not _NIFTI.search(path.name):
+            continue
+        parsed = parse_smir_name(path.name)
+        if parsed is None:
+            continue
+        modality, smir_id = parsed
+        found.setdefault(modality, []).append(CaseFile(modality, smir_id, path))
+    files: dict[Modality, CaseFile] = {}
+    problems: list[str] = []
+    for modality, entries in found.items():
+        if len(entries) > 1:
+            names = ", ".join(str(e.path.relative_to(folder)) for e in entries)
+            problems.append(f"{len(entries)} files for {modality.token}: {names}")
+        files[modality] = entries[0]
+    return files, problems
+
+
+def discover_cases(root: Path) -> list[Case]:
+    """Find every case under ``root``, training before testing, each sorted by case number.
+
+    Layout problems (a missing or duplicated modality) do not raise: they are recorded on the
+    case so that ``isles2018 inspect`` can list every problem at once.
+
+    Raises:
+        DataError: ``root`` is not a folder or holds no case folder.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(f"{root}: not a folder")
+    partitions = find_partitions(root)
+    if not partitions:
+        raise DataError(f"{root}: no case_<n> folders found (expected the ISLES 2018 layout)")
+    cases: list[Case] = []
+    for partition in partitions:
+        scanned = []
+        for folder in _children(partition):
+            if folder.is_dir() and CASE_FOLDER.match(folder.name):
+                files, problems = _scan_case(folder)
+                scanned.append((folder, files, problems))
+        split = _split_of(partition, (files for _, files, _ in scanned))
+        required = (*REQUIRED, Modality.OT) if split == "training" else REQUIRED
+        scanned.sort(key=lambda item: int(CASE_FOLDER.match(item[0].name)[1]))
+        patients = assign_patients(partition, split, [(f.name, files) for f, files, _ in scanned])
+        for folder, files, problems in scanned:
+            missing = [m.token for m in required if m not in files]
+            if missing:
+                problems = [f"missing {', '.join(missing)}", *problems]
+            cases.append(
+                Case(
+                    case_id=folder.name,
+                    patient_id=patients[folder.name],
+                    split=split,
+                    folder=folder,
+                    files=files,
+                    problems=tuple(problems),
+                )
+            )
+    cases.sort(key=lambda c: (c.split != "training", c.number))
+    return cases

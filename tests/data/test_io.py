@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from isles2018.data.io import (
+    DataError,
+    read_volume,
+    read_volume_sitk,
+    write_prediction,
+    write_volume,
+)
+from isles2018.data.layout import discover_cases
+from isles2018.data.modalities import Modality
+
+
+def test_spacing_order_nibabel_and_simpleitk(tmp_path: Path) -> None:
+    array = np.arange(4 * 3 * 2, dtype=np.int16).reshape(4, 3, 2)
+    path = write_volume(tmp_path / "v.nii", array, np.diag([0.9, 0.7, 5.0, 1.0]))
+    volume = read_volume(path)
+    assert volume.spacing_mm == pytest.approx((0.9, 0.7, 5.0))
+    assert volume.array.shape == (4, 3, 2)
+    itk_array, itk_spacing = read_volume_sitk(path)
+    assert itk_spacing == pytest.approx((0.9, 0.7, 5.0))
+    np.testing.assert_array_equal(itk_array, array)
+
+
+@pytest.mark.parametrize("five_d", [False, True])
+def test_pwi_four_and_five_d(tmp_path: Path, five_d: bool) -> None:
+    series = np.random.default_rng(0).integers(0, 100, (5, 4, 3, 7)).astype(np.int16)
+    path = write_volume(
+        tmp_path / "p.nii.gz", series, np.eye(4), time_step_s=1.5, five_d=five_d
+    )
+    assert nib.load(path).ndim == (5 if five_d else 4)
+    volume = read_volume(path, ndim=4)
+    np.testing.assert_array_equal(volume.array, series)
+    assert volume.time_step_s == pytest.approx(1.5)
+
+
+def test_three_d_where_four_d_expected(tmp_path: Path) -> None:
+    path = write_volume(tmp_path / "p.nii", np.zeros((4, 4, 2), np.int16), np.eye(4))
+    with pytest.raises(DataError, match=r"p\.nii: expected a 4D series"):
+        read_volume(path, ndim=4)
+
+
+def test_truncated_and_garbage(tmp_path: Path) -> None:
+    path = write_volume(tmp_path / "v.nii", np.ones((32, 32, 4), np.float64), np.eye(4))
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(DataError, match="truncated"):
+        read_volume(path)
+    junk = tmp_path / "junk.nii"
+    junk.write_bytes(b"not a nifti file at all")
+    with pytest.raises(DataError, match=r"junk\.nii: not a readable NIfTI"):
+        read_volume(junk)
+
+
+def test_prediction_header_round_trip(isles_training: Path, tmp_path: Path) -> None:
+    case = discover_cases(isles_training)[0]
+    mtt_path = case.path(Modality.MTT)
+    mask = np.zeros((16, 12, 2), np.float32)
+    mask[2:5, 2:5, 1] = 0.9
+    written = write_prediction(mask, mtt_path, case.smir_id(Modality.MTT), tmp_path / "out", "X")
+    assert written.name == f"SMIR.X.{case.smir_id(Modality.MTT)}.nii"
+    reference, prediction = nib.load(mtt_path), nib.load(written)
+    assert prediction.shape == reference.shape
+    np.testing.assert_array_equal(prediction.affine, reference.affine)
+    for field in ("pixdim", "qform_code", "sform_code", "quatern_b", "quatern_c", "quatern_d",
+                  "qoffset_x", "qoffset_y", "qoffset_z", "srow_x", "srow_y", "srow_z", "dim",
+                  "xyzt_units"):
+        np.testing.assert_array_equal(prediction.header[field], reference.header[field], field)
+    assert prediction.get_data_dtype() == np.uint8
+    values = np.asanyarray(prediction.dataobj)
+    assert set(np.unique(values)) == {0, 1} and values.sum() == 9
+    itk_array, itk_spacing = read_volume_sitk(written)
+    assert itk_spacing == pytest.approx(read_volume(mtt_path).spacing_mm)
+    np.testing.assert_array_equal(itk_array, values)
+    assert [p.name for p in (tmp_path / "out").iterdir()] == [written.name]
+
+
+def test_prediction_grid_mismatch_writes_nothing(isles_training: Path, tmp_path: Path) -> None:
+    case = discover_cases(isles_training)[0]
+    with pytest.raises(DataError, match="does not match"):
+        write_prediction(np.zeros((3, 3, 3)), case.path(Modality.MTT), "1", tmp_path / "o")
+    assert not list((tmp_path / "o").glob("*")) if (tmp_path / "o").exists() else True
+
+
+def test_atomic_write_leaves_nothing_on_failure(tmp_path: Path) -> None:
+    with pytest.raises(Exception):  # noqa: B017 - object dtype cannot be written as NIfTI
+        write_volume(tmp_path / "bad.nii", np.array([[[object()]]]), np.eye(4))
+    assert list(tmp_path.iterdir()) == []

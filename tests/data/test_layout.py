@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from isles2018.data.io import DataError
+from isles2018.data.layout import discover_cases
+from isles2018.data.modalities import REQUIRED, Modality
+
+
+def test_numeric_order_and_modalities(isles_training: Path) -> None:
+    cases = discover_cases(isles_training)
+    assert [c.case_id for c in cases] == ["case_1", "case_2", "case_3", "case_10"]
+    assert all(c.split == "training" and not c.problems for c in cases)
+    assert set(cases[0].files) == set(Modality)
+    assert cases[0].path(Modality.MTT).name.startswith("SMIR.Brain.XX.O.CT_MTT.")
+    assert cases[0].smir_id(Modality.MTT).isdigit()
+
+
+def test_mr_prefix_gzip_and_five_d(tmp_path: Path, make_case) -> None:
+    make_case(tmp_path / "TRAINING", 1, prefix="MR", gzip=True, five_d=True)
+    (case,) = discover_cases(tmp_path / "TRAINING")
+    assert not case.problems
+    assert case.path(Modality.PWI).name.endswith(".nii.gz")
+    assert ".MR_4DPWI." in case.path(Modality.PWI).name
+
+
+def test_macosx_and_resource_forks_ignored(isles_training: Path) -> None:
+    junk = isles_training.parent / "__MACOSX" / "TRAINING" / "case_1"
+    junk.mkdir(parents=True)
+    (junk / "._SMIR.Brain.XX.O.CT.1.nii").write_bytes(b"\0\0")
+    fork = isles_training / "case_1" / "._SMIR.Brain.XX.O.CT_MTT.99.nii"
+    fork.write_bytes(b"\0")
+    cases = discover_cases(isles_training.parent)
+    assert [c.case_id for c in cases] == ["case_1", "case_2", "case_3", "case_10"]
+    assert not cases[0].problems
+
+
+def test_parent_of_partitions(tmp_path: Path, make_case) -> None:
+    make_case(tmp_path / "data" / "TRAINING", 2)
+    make_case(tmp_path / "data" / "TESTING", 1, modalities=REQUIRED)
+    cases = discover_cases(tmp_path)
+    assert [(c.split, c.case_id) for c in cases] == [("training", "case_2"), ("testing", "case_1")]
+    assert not any(c.problems for c in cases)
+
+
+def test_testing_case_without_ot_is_fine(tmp_path: Path, make_case) -> None:
+    make_case(tmp_path / "TESTING", 1, modalities=REQUIRED)
+    (case,) = discover_cases(tmp_path / "TESTING")
+    assert case.split == "testing" and not case.problems
+
+
+def test_missing_and_duplicate_modalities_are_problems(tmp_path: Path, make_case) -> None:
+    root = tmp_path / "TRAINING"
+    make_case(root, 1, modalities=tuple(m for m in Modality if m is not Modality.CBF))
+    folder = make_case(root, 2)
+    extra = make_case(tmp_path / "other", 2)
+    cbv = next(extra.glob("SMIR.Brain.XX.O.CT_CBV.*"))
+    cbv.rename(folder / cbv.name)
+    first, second = discover_cases(root)
+    assert first.problems == ("missing CT_CBF",)
+    assert "2 files for CT_CBV" in second.problems[0]
+
+
+def test_no_cases(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match="no case_<n> folders"):
+        discover_cases(tmp_path / "empty")
+    with pytest.raises(DataError, match="not a folder"):
+        discover_cases(tmp_path / "missing")
