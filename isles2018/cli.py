@@ -17,6 +17,8 @@ COMMANDS: dict[str, str] = {
     "inspect": "isles2018.data.commands:inspect",
     "split": "isles2018.data.commands:split",
     "unpack": "isles2018.data.commands:unpack",
+    "validate-submission": "isles2018.submission_commands:validate_submission",
+    "package-submission": "isles2018.submission_commands:package_submission",
     "eval": "evaluation.cli:main",
 }
 

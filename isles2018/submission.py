@@ -1,0 +1,128 @@
+"""Checks and packaging of an ISLES 2018 submission folder.
+
+A submission holds exactly one ``SMIR.<method>.<CT_MTT id>.nii`` per test case, on the grid of
+that case's CT_MTT (a wrong id or header made real submissions score "-1"), binary integer
+{0, 1}, uncompressed, and nothing else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from isles2018.data.io import DataError, atomic_path, geometry_differences, read_mask, stored_dtype
+from isles2018.data.layout import Case
+from isles2018.data.modalities import Modality
+
+PREDICTION = re.compile(r"^SMIR\.(?P<method>[A-Za-z0-9_\-]+)\.(?P<smir_id>\d+)\.nii$")
+_INTEGER_TYPES = (np.uint8, np.uint16, np.int8, np.int16, np.int32, np.uint32)
+
+
+@dataclass(frozen=True)
+class SubmissionReport:
+    """Result of :func:`validate_submission`.
+
+    Attributes:
+        checked: number of prediction files that matched a case.
+        problems: one readable line per problem (empty: the submission is valid).
+        method_names: method names seen in file names.
+    """
+
+    checked: int
+    problems: tuple[str, ...]
+    method_names: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        """Whether the submission has no problem."""
+        return not self.problems
+
+
+def _check_file(path: Path, case: Case) -> list[str]:
+    mtt = case.path(Modality.MTT)
+    problems = []
+    try:
+        problems += [
+            f"{path.name}: header differs from {mtt.name}: {d}"
+            for d in geometry_differences(path, mtt)
+        ]
+        if np.dtype(stored_dtype(path)).type not in _INTEGER_TYPES:
+            problems.append(f"{path.name}: stored as {stored_dtype(path)}, expected uint8/uint16")
+        values = np.unique(read_mask(path))
+        if not np.isin(values, (0, 1)).all():
+            problems.append(f"{path.name}: values {values[:6].tolist()} are not in {{0, 1}}")
+    except DataError as error:
+        problems.append(str(error))
+    return problems
+
+
+def validate_submission(folder: Path, cases: list[Case]) -> SubmissionReport:
+    """Check a submission folder against the test cases it should cover.
+
+    Args:
+        folder: the folder holding the prediction files.
+        cases: the discovered TESTING cases.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return SubmissionReport(0, (f"{folder}: not a folder",), ())
+    by_id = {case.smir_id(Modality.MTT): case for case in cases if case.has(Modality.MTT)}
+    problems: list[str] = [f"{c.case_id}: has no CT_MTT" for c in cases if not c.has(Modality.MTT)]
+    found: dict[str, list[Path]] = {}
+    methods: set[str] = set()
+    for path in sorted(folder.iterdir()):
+        match = PREDICTION.match(path.name)
+        if match is None or not path.is_file():
+            problems.append(f"{path.name}: unexpected entry (expected SMIR.<method>.<id>.nii)")
+            continue
+        methods.add(match["method"])
+        if match["smir_id"] not in by_id:
+            problems.append(f"{path.name}: {match['smir_id']} is not the CT_MTT id of any case")
+            continue
+        found.setdefault(match["smir_id"], []).append(path)
+    if len(methods) > 1:
+        problems.append(f"several method names: {', '.join(sorted(methods))}")
+    checked = 0
+    for smir_id, case in sorted(by_id.items(), key=lambda kv: kv[1].number):
+        paths = found.get(smir_id, [])
+        if not paths:
+            problems.append(f"{case.case_id}: no prediction SMIR.<method>.{smir_id}.nii")
+            continue
+        if len(paths) > 1:
+            problems.append(f"{case.case_id}: {len(paths)} predictions for CT_MTT id {smir_id}")
+        for path in paths:
+            checked += 1
+            problems += [f"{case.case_id}: {p}" for p in _check_file(path, case)]
+    return SubmissionReport(checked, tuple(problems), tuple(sorted(methods)))
+
+
+def sha256sum(path: Path) -> str:
+    """Hex SHA-256 of a file."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def package_submission(folder: Path, archive: Path) -> Path:
+    """Zip a validated submission folder with a ``MANIFEST.json`` of names and SHA-256.
+
+    The zip holds the prediction files at its top level (as the challenge expects) and the
+    manifest; it is written atomically.
+    """
+    folder = Path(folder)
+    files = sorted(p for p in folder.iterdir() if PREDICTION.match(p.name))
+    manifest = {"files": [{"name": p.name, "sha256": sha256sum(p)} for p in files]}
+    with atomic_path(Path(archive)) as temporary:
+        with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+            for path in files:
+                bundle.write(path, path.name)
+            bundle.writestr("MANIFEST.json", json.dumps(manifest, indent=2) + "\n")
+    return Path(archive)

@@ -1,0 +1,73 @@
+"""``isles2018 validate-submission`` and ``package-submission``: thin commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from isles2018.data.io import DataError
+
+
+def _testing_cases(data: Path) -> list:
+    from isles2018.data.layout import discover_cases
+
+    try:
+        cases = [c for c in discover_cases(data) if c.split == "testing"]
+    except DataError as error:
+        raise click.ClickException(str(error)) from None
+    if not cases:
+        raise click.ClickException(f"{data}: no testing cases found")
+    return cases
+
+
+def _validate(folder: Path, data: Path, method_name: str | None) -> bool:
+    from isles2018.submission import validate_submission
+
+    report = validate_submission(folder, _testing_cases(data))
+    problems = list(report.problems)
+    if method_name and report.method_names and set(report.method_names) != {method_name}:
+        problems.append(
+            f"method name {', '.join(report.method_names)} differs from --method-name {method_name}"
+        )
+    for problem in problems:
+        click.echo(f"problem: {problem}")
+    verdict = "valid" if not problems else f"INVALID ({len(problems)} problem(s))"
+    click.echo(f"{folder}: {report.checked} prediction(s) checked; submission {verdict}")
+    return not problems
+
+
+@click.command("validate-submission")
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option(
+    "--data",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The ISLES TESTING folder the predictions are for.",
+)
+@click.option("--method-name", default=None, help="Require this <method> in every file name.")
+def validate_submission(folder: Path, data: Path, method_name: str | None) -> None:
+    """Check a submission: one file per test case, right CT_MTT ids and headers, values {0,1}."""
+    if not _validate(folder, data, method_name):
+        raise SystemExit(1)
+
+
+@click.command("package-submission")
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--data", required=True, type=click.Path(path_type=Path))
+@click.option("--method-name", default=None)
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(path_type=Path),
+    default=Path("submission.zip"),
+    show_default=True,
+)
+def package_submission(folder: Path, data: Path, method_name: str | None, out: Path) -> None:
+    """Validate a submission folder, then zip it with a SHA-256 manifest (nothing on failure)."""
+    from isles2018.submission import package_submission as package
+
+    if not _validate(folder, data, method_name):
+        raise click.ClickException(f"{folder}: not packaged because the submission is invalid")
+    package(folder, out)
+    click.echo(f"wrote {out}")
