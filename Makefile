@@ -33,3 +33,26 @@ format: install
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
+
+# ---- container -------------------------------------------------------------------------------
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+IMAGE ?= isles2018
+BASE_IMAGE ?= python:3.11-slim
+METHOD_NAME ?= GANSeg
+TEST ?=
+SUBMISSION_DIR ?= submission
+
+.PHONY: wheelhouse docker docker-test submit
+
+# Runtime wheels only (no dev tools): the image installs from here without network.
+wheelhouse: install
+	rm -rf wheelhouse
+	$(PY) -m pip wheel --quiet --wheel-dir wheelhouse "$(TORCH_SPEC)" .
+
+docker: wheelhouse
+	docker build --build-arg BASE_IMAGE=$(BASE_IMAGE) -t $(IMAGE):$(VERSION) -t $(IMAGE):latest .
+	@docker image inspect $(IMAGE):latest --format '$(IMAGE):$(VERSION) image size: {{.Size}} bytes' \
+	  | awk '{printf "%s %s %s %.2f GB\n", $$1, $$2, $$3, $$4/1e9}'
+
+docker-test: install
+	$(PY) -m pytest -m docker -v $(PYTEST_ARGS)

@@ -17,6 +17,7 @@ COMMANDS: dict[str, str] = {
     "inspect": "isles2018.data.commands:inspect",
     "split": "isles2018.data.commands:split",
     "unpack": "isles2018.data.commands:unpack",
+    "predict": "isles2018.predict_command:predict",
     "validate-submission": "isles2018.submission_commands:validate_submission",
     "package-submission": "isles2018.submission_commands:package_submission",
     "eval": "evaluation.cli:main",

@@ -44,16 +44,22 @@ def test_every_problem_is_reported(testing: Path, tmp_path: Path) -> None:
     first, second, third = cases
     mtt_id = first.smir_id(Modality.MTT)
     # wrong values in case 1
-    write_like(sub / f"SMIR.GANSeg.{mtt_id}.nii", np.full((16, 12, 2), 2, np.uint8),
-               first.path(Modality.MTT))
+    write_like(
+        sub / f"SMIR.GANSeg.{mtt_id}.nii",
+        np.full((16, 12, 2), 2, np.uint8),
+        first.path(Modality.MTT),
+    )
     # a header that differs (shifted origin) in case 2
     second_path = sub / f"SMIR.GANSeg.{second.smir_id(Modality.MTT)}.nii"
     write_volume(second_path, np.zeros((16, 12, 2), np.uint8), np.diag([0.9, 0.8, 5.0, 1.0]))
     # case 3 missing, a stray file and an id that is not a CT_MTT id
     (sub / f"SMIR.GANSeg.{third.smir_id(Modality.MTT)}.nii").unlink()
     (sub / "notes.txt").write_text("x")
-    write_like(sub / f"SMIR.GANSeg.{third.smir_id(Modality.CBF)}.nii",
-               np.zeros((16, 12, 2), np.uint8), third.path(Modality.MTT))
+    write_like(
+        sub / f"SMIR.GANSeg.{third.smir_id(Modality.CBF)}.nii",
+        np.zeros((16, 12, 2), np.uint8),
+        third.path(Modality.MTT),
+    )
     problems = "\n".join(validate_submission(sub, cases).problems)
     assert "case_1:" in problems and "not in {0, 1}" in problems
     assert "case_2:" in problems and "header differs" in problems and "srow_x" in problems
@@ -97,6 +103,7 @@ def test_cli_validate_and_package(testing: Path, tmp_path: Path) -> None:
         assert entry["sha256"] == sha256sum(sub / entry["name"])
     (sub / "extra.nii").write_bytes(b"")
     refused = runner.invoke(
-        main, ["package-submission", str(sub), "--data", str(testing), "-o", str(tmp_path / "b.zip")]
+        main,
+        ["package-submission", str(sub), "--data", str(testing), "-o", str(tmp_path / "b.zip")],
     )
     assert refused.exit_code == 1 and not (tmp_path / "b.zip").exists()

@@ -42,7 +42,8 @@ class Case:
         split: ``"training"`` or ``"testing"``.
         folder: the case folder.
         files: the volumes found, by modality.
-        problems: layout problems found by discovery (missing or duplicated modalities).
+        missing: modalities the case's split requires but were not found.
+        duplicated: lines naming modalities found in more than one file.
     """
 
     case_id: str
@@ -50,7 +51,14 @@ class Case:
     split: str
     folder: Path
     files: dict[Modality, CaseFile] = field(hash=False, compare=False)
-    problems: tuple[str, ...] = ()
+    missing: tuple[Modality, ...] = ()
+    duplicated: tuple[str, ...] = ()
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        """Layout problems found by discovery (missing or duplicated modalities)."""
+        missing = (f"missing {', '.join(m.token for m in self.missing)}",) if self.missing else ()
+        return (*missing, *self.duplicated)
 
     @property
     def number(self) -> int:
@@ -138,6 +146,8 @@ def _scan_case(folder: Path) -> tuple[dict[Modality, CaseFile], list[str]]:
 def discover_cases(root: Path) -> list[Case]:
     """Find every case under ``root``, training before testing, each sorted by case number.
 
+    ``root`` may also be a single ``case_<n>`` folder.
+
     Layout problems (a missing or duplicated modality) do not raise: they are recorded on the
     case so that ``isles2018 inspect`` can list every problem at once.
 
@@ -147,7 +157,11 @@ def discover_cases(root: Path) -> list[Case]:
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"{root}: not a folder")
-    partitions = find_partitions(root)
+    only = None
+    if CASE_FOLDER.match(root.name):  # a single case folder
+        only, partitions = root, [root.parent]
+    else:
+        partitions = find_partitions(root)
     if not partitions:
         raise DataError(f"{root}: no case_<n> folders found (expected the ISLES 2018 layout)")
     cases: list[Case] = []
@@ -161,10 +175,7 @@ def discover_cases(root: Path) -> list[Case]:
         required = (*REQUIRED, Modality.OT) if split == "training" else REQUIRED
         scanned.sort(key=lambda item: int(CASE_FOLDER.match(item[0].name)[1]))
         patients = assign_patients(partition, split, [(f.name, files) for f, files, _ in scanned])
-        for folder, files, problems in scanned:
-            missing = [m.token for m in required if m not in files]
-            if missing:
-                problems = [f"missing {', '.join(missing)}", *problems]
+        for folder, files, duplicated in scanned:
             cases.append(
                 Case(
                     case_id=folder.name,
@@ -172,8 +183,11 @@ def discover_cases(root: Path) -> list[Case]:
                     split=split,
                     folder=folder,
                     files=files,
-                    problems=tuple(problems),
+                    missing=tuple(m for m in required if m not in files),
+                    duplicated=tuple(duplicated),
                 )
             )
     cases.sort(key=lambda c: (c.split != "training", c.number))
+    if only is not None:
+        cases = [c for c in cases if c.folder == only]
     return cases

@@ -71,8 +71,10 @@ def test_inspect_lists_every_problem(tmp_path: Path, make_case) -> None:
 def test_no_cases_is_one_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["inspect", str(tmp_path)])
     assert result.exit_code == 1
-    assert result.output.strip() == f"Error: {tmp_path}: no case_<n> folders found " \
+    assert (
+        result.output.strip() == f"Error: {tmp_path}: no case_<n> folders found "
         "(expected the ISLES 2018 layout)"
+    )
 
 
 def test_split_command(isles_training: Path, tmp_path: Path) -> None:
@@ -114,8 +116,9 @@ def test_unpack_truncated_zip_leaves_nothing(isles_training: Path, tmp_path: Pat
     truncated = tmp_path / "cut.zip"
     truncated.write_bytes(archive.read_bytes()[: archive.stat().st_size // 2])
     dest = tmp_path / "dest"
-    result = CliRunner().invoke(main, ["unpack", str(truncated), str(dest), "--md5",
-                                       md5sum(truncated)])
+    result = CliRunner().invoke(
+        main, ["unpack", str(truncated), str(dest), "--md5", md5sum(truncated)]
+    )
     assert result.exit_code == 1 and "corrupt or truncated zip" in result.output
     assert list(dest.iterdir()) == []
 

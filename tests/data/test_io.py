@@ -31,9 +31,7 @@ def test_spacing_order_nibabel_and_simpleitk(tmp_path: Path) -> None:
 @pytest.mark.parametrize("five_d", [False, True])
 def test_pwi_four_and_five_d(tmp_path: Path, five_d: bool) -> None:
     series = np.random.default_rng(0).integers(0, 100, (5, 4, 3, 7)).astype(np.int16)
-    path = write_volume(
-        tmp_path / "p.nii.gz", series, np.eye(4), time_step_s=1.5, five_d=five_d
-    )
+    path = write_volume(tmp_path / "p.nii.gz", series, np.eye(4), time_step_s=1.5, five_d=five_d)
     assert nib.load(path).ndim == (5 if five_d else 4)
     volume = read_volume(path, ndim=4)
     np.testing.assert_array_equal(volume.array, series)
@@ -68,9 +66,22 @@ def test_prediction_header_round_trip(isles_training: Path, tmp_path: Path) -> N
     reference, prediction = nib.load(mtt_path), nib.load(written)
     assert prediction.shape == reference.shape
     np.testing.assert_array_equal(prediction.affine, reference.affine)
-    for field in ("pixdim", "qform_code", "sform_code", "quatern_b", "quatern_c", "quatern_d",
-                  "qoffset_x", "qoffset_y", "qoffset_z", "srow_x", "srow_y", "srow_z", "dim",
-                  "xyzt_units"):
+    for field in (
+        "pixdim",
+        "qform_code",
+        "sform_code",
+        "quatern_b",
+        "quatern_c",
+        "quatern_d",
+        "qoffset_x",
+        "qoffset_y",
+        "qoffset_z",
+        "srow_x",
+        "srow_y",
+        "srow_z",
+        "dim",
+        "xyzt_units",
+    ):
         np.testing.assert_array_equal(prediction.header[field], reference.header[field], field)
     assert prediction.get_data_dtype() == np.uint8
     values = np.asanyarray(prediction.dataobj)

@@ -69,3 +69,8 @@ def test_no_cases(tmp_path: Path) -> None:
         discover_cases(tmp_path / "empty")
     with pytest.raises(DataError, match="not a folder"):
         discover_cases(tmp_path / "missing")
+
+
+def test_single_case_folder(isles_training: Path) -> None:
+    (case,) = discover_cases(isles_training / "case_3")
+    assert case.case_id == "case_3" and case.split == "training" and not case.problems

@@ -13,7 +13,9 @@ from isles2018.data.splits import Splits, load_or_make_splits, make_splits
 
 def _real_training() -> tuple[dict[str, str], dict[str, int]]:
     rows = {c: r for (p, c), r in published_table().items() if p == "TRAINING"}
-    return {c: r["patient"] for c, r in rows.items()}, {c: int(r["slices"]) for c, r in rows.items()}
+    return {c: r["patient"] for c, r in rows.items()}, {
+        c: int(r["slices"]) for c, r in rows.items()
+    }
 
 
 def test_real_table_patient_grouped_and_balanced() -> None:
@@ -49,9 +51,11 @@ def test_saved_and_reused(isles_training: Path, tmp_path: Path) -> None:
     path = tmp_path / "splits.json"
     made = load_or_make_splits(cases, path, k=2, seed=0)
     data = json.loads(path.read_text())
-    assert data["version"] == 1 and data["k"] == 2 and set(data["patients"]) == {
-        "case_1", "case_2", "case_3", "case_10"
-    }
+    assert (
+        data["version"] == 1
+        and data["k"] == 2
+        and set(data["patients"]) == {"case_1", "case_2", "case_3", "case_10"}
+    )
     assert Splits.load(path) == made
     assert load_or_make_splits(cases, path, k=2, seed=99) == made
     with pytest.raises(DataError, match="has 2 folds, 4 were asked"):

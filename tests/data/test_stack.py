@@ -27,7 +27,9 @@ def test_channel_order_and_shapes(isles_training: Path) -> None:
     assert arrays.label.shape == (2, 16, 12) and arrays.label.dtype == np.uint8
     assert arrays.dwi.shape == (2, 16, 12)
     assert arrays.spacing_mm == pytest.approx((0.9, 0.8, 5.0))
-    np.testing.assert_array_equal(from_slices(arrays.label), read_volume(case.path(Modality.OT)).array)
+    np.testing.assert_array_equal(
+        from_slices(arrays.label), read_volume(case.path(Modality.OT)).array
+    )
 
 
 def test_optional_dwi_and_label(isles_training: Path) -> None:
