@@ -17,7 +17,11 @@ PercentileMethod = Literal["linear", "lower"]
 HD95Pooling = Literal["max-directed", "pooled"]
 ASSDPooling = Literal["pooled", "mean-of-means"]
 
-_CONNECTIVITY_RANK = {6: 1, 18: 2, 26: 3}
+#: Neighbourhood size → ``scipy.ndimage.generate_binary_structure`` rank (3D).
+CONNECTIVITY_RANK = {6: 1, 18: 2, 26: 3}
+
+#: How aggregation treats infinite distances (see :mod:`evaluation.aggregate`).
+INF_POLICIES: tuple[str, ...] = ("report", "penalty", "exclude")
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,7 @@ class Conventions:
     def __post_init__(self) -> None:
         for field in ("erosion_connectivity", "lesion_connectivity"):
             value = getattr(self, field)
-            if value not in _CONNECTIVITY_RANK:
+            if value not in CONNECTIVITY_RANK:
                 raise EvaluationError(f"Conventions.{field} must be 6, 18 or 26, got {value!r}")
         choices = {
             "percentile_method": ("linear", "lower"),
@@ -65,17 +69,19 @@ class Conventions:
         for field, allowed in choices.items():
             value = getattr(self, field)
             if value not in allowed:
-                raise EvaluationError(f"Conventions.{field} must be one of {allowed}, got {value!r}")
+                raise EvaluationError(
+                    f"Conventions.{field} must be one of {allowed}, got {value!r}"
+                )
 
     @property
     def erosion_rank(self) -> int:
         """``scipy.ndimage.generate_binary_structure`` rank of the erosion neighbourhood."""
-        return _CONNECTIVITY_RANK[self.erosion_connectivity]
+        return CONNECTIVITY_RANK[self.erosion_connectivity]
 
     @property
     def lesion_rank(self) -> int:
         """``generate_binary_structure`` rank of the lesion connected-component neighbourhood."""
-        return _CONNECTIVITY_RANK[self.lesion_connectivity]
+        return CONNECTIVITY_RANK[self.lesion_connectivity]
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as a JSON-ready dict."""
