@@ -14,6 +14,14 @@ from isles2018.data.modalities import Modality, smir_name
 
 _ids = itertools.count(345000)
 
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One torch thread per test process: two xdist workers share the two cores of CI."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
 #: Anisotropic spacing (0.9, 0.8, 5 mm) with a rotation about z and an offset: not identity.
 AFFINE = np.array(
     [

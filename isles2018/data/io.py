@@ -147,6 +147,12 @@ def read_volume_sitk(path: Path) -> tuple[np.ndarray, tuple[float, ...]]:
     )
 
 
+def _umask() -> int:
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
+
+
 @contextlib.contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` only on success.
@@ -159,6 +165,8 @@ def atomic_path(path: Path) -> Iterator[Path]:
     temporary = path.parent / f".tmp-{os.getpid()}-{path.name}"
     try:
         yield temporary
+        # Some writers (safetensors) create 0600 files; give the result the usual permissions.
+        os.chmod(temporary, 0o666 & ~_umask())
         os.replace(temporary, path)
     finally:
         with contextlib.suppress(FileNotFoundError):

@@ -19,6 +19,7 @@ from isles2018.data.modalities import REQUIRED, Modality, parse_smir_name
 from isles2018.data.patients import assign_patients
 
 CASE_FOLDER = re.compile(r"^case_(\d+)$")
+PARTITION_FOLDER = re.compile(r"^(TRAIN|TEST)", re.IGNORECASE)
 _NIFTI = re.compile(r"\.nii(\.gz)?$")
 _MAX_DEPTH = 4
 
@@ -103,8 +104,11 @@ def find_partitions(root: Path) -> list[Path]:
         if any(CASE_FOLDER.match(p.name) for p in children):
             found.append(folder)
             return
+        # Beside TRAINING/ and TESTING/, other folders (a reference tree, run outputs) are not
+        # partitions of the data set.
+        named = [p for p in children if PARTITION_FOLDER.match(p.name)]
         if depth < _MAX_DEPTH:
-            for child in children:
+            for child in named or children:
                 walk(child, depth + 1)
 
     walk(root, 0)
@@ -112,11 +116,9 @@ def find_partitions(root: Path) -> list[Path]:
 
 
 def _split_of(partition: Path, files: Iterable[dict[Modality, CaseFile]]) -> str:
-    name = partition.name.upper()
-    if name.startswith("TRAIN"):
-        return "training"
-    if name.startswith("TEST"):
-        return "testing"
+    match = PARTITION_FOLDER.match(partition.name)
+    if match:
+        return "training" if match[1].upper() == "TRAIN" else "testing"
     return "training" if any(Modality.OT in f for f in files) else "testing"
 
 

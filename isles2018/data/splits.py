@@ -154,14 +154,18 @@ def split_cases(cases: Sequence[Case], k: int = 4, seed: int = 0) -> Splits:
     if len(set(ids)) != len(ids):
         raise DataError("cases from more than one partition: split TRAINING alone")
     slices = {c.case_id: header_shape(c.path(Modality.MTT))[2] for c in cases}
-    return make_splits({c.case_id: c.patient_id for c in cases}, slices, k=k, seed=seed)
+    try:
+        return make_splits({c.case_id: c.patient_id for c in cases}, slices, k=k, seed=seed)
+    except ValueError as error:
+        raise DataError(f"cannot split {len(cases)} case(s) into {k} folds: {error}") from None
 
 
 def load_or_make_splits(cases: Sequence[Case], path: Path, k: int = 4, seed: int = 0) -> Splits:
     """Reuse ``path`` if it exists and matches the cases, else make and save a split.
 
     Raises:
-        DataError: an existing file lists other cases or another k than asked for.
+        DataError: an existing file lists other cases or another k than asked for, or the cases
+            cannot fill k folds.
     """
     path = Path(path)
     if path.exists():

@@ -8,8 +8,6 @@ import torch
 from isles2018.config import AugmentConfig
 from isles2018.data.augment import augment_batch, random_affines
 
-torch.set_num_threads(1)
-
 IDENTITY = AugmentConfig(
     scale_range=(1.0, 1.0), rotation_deg=0.0, translation_fraction=0.0, flip_probability=0.0
 )

@@ -8,6 +8,7 @@ import pytest
 
 from isles2018.data.io import (
     DataError,
+    atomic_path,
     read_volume,
     read_volume_sitk,
     write_prediction,
@@ -103,3 +104,14 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path: Path) -> None:
     with pytest.raises(Exception):  # noqa: B017 - object dtype cannot be written as NIfTI
         write_volume(tmp_path / "bad.nii", np.array([[[object()]]]), np.eye(4))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_atomic_write_uses_normal_permissions(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    with atomic_path(tmp_path / "weights.bin") as temporary:
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT, 0o600)
+        os.close(fd)
+    mode = stat.S_IMODE((tmp_path / "weights.bin").stat().st_mode)
+    assert mode & stat.S_IROTH  # readable by a container's non-root user

@@ -74,3 +74,10 @@ def test_no_cases(tmp_path: Path) -> None:
 def test_single_case_folder(isles_training: Path) -> None:
     (case,) = discover_cases(isles_training / "case_3")
     assert case.case_id == "case_3" and case.split == "training" and not case.problems
+
+
+def test_partitions_preferred_over_other_case_trees(tmp_path: Path, make_case) -> None:
+    make_case(tmp_path / "TRAINING", 1)
+    make_case(tmp_path / "REFERENCE", 1, modalities=(Modality.OT, Modality.MTT))
+    cases = discover_cases(tmp_path)
+    assert [(c.split, c.folder.parent.name) for c in cases] == [("training", "TRAINING")]

@@ -63,3 +63,8 @@ def test_saved_and_reused(isles_training: Path, tmp_path: Path) -> None:
     with pytest.raises(DataError, match="lists other cases"):
         load_or_make_splits(cases[:3], path, k=2)
     assert made.fold_of("case_10") in (0, 1)
+
+
+def test_too_few_patients_for_discovered_cases(isles_training: Path, tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="cannot split 4 case"):
+        load_or_make_splits(discover_cases(isles_training), tmp_path / "s.json", k=5)

@@ -1,0 +1,138 @@
+"""Training throughput of the full step (D step + joint G+S step) at the paper's width.
+
+Prints, for fp32 and bf16 autocast: seconds per step, slices per second, the model FLOP/s
+achieved (FLOPs of one step counted by ``torch.utils.flop_counter.FlopCounterMode``: every
+convolution and matmul, forward and backward) and its ratio to this machine's matmul peak of the
+same precision, measured in the same run (``torch.matmul`` of large square matrices, best of a
+measurement before and one after the timed steps).
+
+    python benchmarks/training.py                      # CPU: batch 2 (batch 6 is slow there)
+    python benchmarks/training.py --device cuda --batch 6
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from isles2018.config import load_config, with_overrides
+from isles2018.data.dataset import Batch
+from isles2018.distributed import resolve_device
+from isles2018.models import build_models
+from isles2018.training import make_optimisers, train_step
+
+
+def synchronise(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def matmul_peak(device: torch.device, dtype: torch.dtype, size: int, repeats: int) -> float:
+    """Best FLOP/s of ``size × size`` matrix products in ``dtype``."""
+    a = torch.randn(size, size, device=device, dtype=dtype)
+    b = torch.randn(size, size, device=device, dtype=dtype)
+    torch.matmul(a, b)
+    synchronise(device)
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        torch.matmul(a, b)
+        synchronise(device)
+        best = min(best, time.perf_counter() - start)
+    return 2 * size**3 / best
+
+
+def make_batch(batch: int, size: int, device: torch.device) -> Batch:
+    generator = torch.Generator().manual_seed(0)
+    label = (torch.rand(batch, size, size, generator=generator) > 0.95).long()
+    inputs = torch.randn(batch, 5, size, size, generator=generator)
+    dwi = torch.randn(batch, 1, size, size, generator=generator)
+    channels_last = torch.channels_last
+    return Batch(
+        inputs.to(device).contiguous(memory_format=channels_last),
+        dwi.to(device).contiguous(memory_format=channels_last),
+        label.to(device),
+    )
+
+
+def step_flops(config, batch: Batch, device: torch.device) -> int:
+    """FLOPs of one full training step (forward and backward of D, G and S)."""
+    models = build_models(config).to(device, channels_last=True)
+    optimisers = make_optimisers(models, config.optim)
+    with FlopCounterMode(display=False) as counter:
+        train_step(models, optimisers, batch, config.loss)
+    return counter.get_total_flops()
+
+
+def time_steps(config, batch, device, amp, warmup: int, steps: int) -> float:
+    """Median seconds per training step."""
+    torch.manual_seed(0)
+    models = build_models(config).to(device, channels_last=True)
+    optimisers = make_optimisers(models, config.optim)
+    for _ in range(warmup):
+        train_step(models, optimisers, batch, config.loss, amp=amp)
+    synchronise(device)
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        train_step(models, optimisers, batch, config.loss, amp=amp)
+        synchronise(device)
+        times.append(time.perf_counter() - start)
+    return sorted(times)[len(times) // 2]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--batch", type=int, default=None, help="default: 2 on CPU, 6 on GPU")
+    parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--width", type=int, default=64)
+    parser.add_argument("--depth", type=int, default=4)
+    parser.add_argument("--steps", type=int, default=None, help="timed steps (default 3 / 20)")
+    parser.add_argument("--warmup", type=int, default=None, help="default 1 / 5")
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
+    parser.add_argument("--precision", nargs="+", default=["fp32", "bf16"])
+    args = parser.parse_args()
+
+    device = resolve_device(args.device)
+    gpu = device.type == "cuda"
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    torch.backends.cudnn.benchmark = True
+    torch.backends.cuda.matmul.allow_tf32 = False  # fp32 means fp32 here
+    torch.backends.cudnn.allow_tf32 = False
+    batch_size = args.batch or (6 if gpu else 2)
+    steps = args.steps or (20 if gpu else 3)
+    warmup = args.warmup or (5 if gpu else 1)
+    model = {"width": args.width, "depth": args.depth, "discriminator_width": args.width}
+    config = with_overrides(load_config("gan-gn-maxout"), model=model)
+    batch = make_batch(batch_size, args.size, device)
+    flops = step_flops(config, batch, device)
+    name = torch.cuda.get_device_name(device) if gpu else f"CPU, {torch.get_num_threads()} threads"
+    print(f"device: {name}; torch {torch.__version__}")
+    print(
+        f"step: D + G + S (gan-gn-maxout), width {args.width}, depth {args.depth}, "
+        f"{args.size}x{args.size}, batch {batch_size}, channels_last; "
+        f"{flops / 1e9:.1f} GFLOP per step ({flops / batch_size / 1e9:.1f} per slice)"
+    )
+    print(f"{'precision':<10}{'s/step':>9}{'slices/s':>10}{'TFLOP/s':>9}{'peak':>8}{'ratio':>8}")
+    for precision in args.precision:
+        dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[precision]
+        size, repeats = (8192, 10) if gpu else (2048, 10)
+        amp = dtype if precision == "bf16" else None
+        # Peak before and after the steps, best of both: on a shared machine the load changes.
+        peak = matmul_peak(device, dtype, size, repeats)
+        seconds = time_steps(config, batch, device, amp, warmup, steps)
+        peak = max(peak, matmul_peak(device, dtype, size, repeats))
+        achieved = flops / seconds
+        print(
+            f"{precision:<10}{seconds:>9.3f}{batch_size / seconds:>10.2f}"
+            f"{achieved / 1e12:>9.3f}{peak / 1e12:>8.3f}{achieved / peak:>8.1%}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,362 @@
+"""The training configuration: one frozen dataclass tree whose defaults are the paper's values.
+
+Defaults reproduce Liu, BrainLes 2018 (the final stage of Table 1, ``gan-gn-maxout``). Where the
+paper is silent the default is ours and the field's comment says so. Variants are JSON files in
+``isles2018/configs/``, each a *partial* override of these defaults; :func:`load_config` merges
+one or more of them (``"gan+ci"``: the ``gan`` stage at the ``ci`` scale). Unknown keys are an
+error that names the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import typing
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+#: Channel tokens a network input may name (ISLES file-name tokens; ``CT_4DPWI`` means PWI_max).
+INPUT_TOKENS = ("CT_MTT", "CT_Tmax", "CT_CBV", "CT_CBF", "CT_4DPWI", "MR_DWI")
+STAGES = ("dwi-unet", "perfusion-unet", "gan", "gan-gn-maxout")
+
+
+class ConfigError(ValueError):
+    """An invalid configuration; the message names the offending key or value."""
+
+
+def _check(condition: bool, message: str) -> None:
+    if not condition:
+        raise ConfigError(message)
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """What the networks see (paper §2.1, Fig. 1, Table 1).
+
+    Attributes:
+        inputs: input channel tokens in order; the paper's five CTP channels by default.
+        adversarial: use the generator + LSGAN discriminator (stages 3 and 4); otherwise the
+            segmentor reads ``inputs`` directly (stages 1 and 2).
+        segmentor_sees_inputs: also feed the input channels to the segmentor beside the synthetic
+            DWI (paper: no, Fig. 1; an ablation option).
+    """
+
+    inputs: tuple[str, ...] = ("CT_MTT", "CT_Tmax", "CT_CBV", "CT_CBF", "CT_4DPWI")
+    adversarial: bool = True
+    segmentor_sees_inputs: bool = False
+
+    def __post_init__(self) -> None:
+        _check(len(self.inputs) > 0, "pipeline.inputs: at least one channel is needed")
+        for token in self.inputs:
+            _check(token in INPUT_TOKENS, f"pipeline.inputs: unknown channel {token!r}")
+        _check(len(set(self.inputs)) == len(self.inputs), "pipeline.inputs: repeated channel")
+        _check(
+            not (self.adversarial and "MR_DWI" in self.inputs),
+            "pipeline.inputs: MR_DWI is the generator's target, not an input of a GAN stage",
+        )
+
+    @property
+    def needs_dwi(self) -> bool:
+        """Whether training needs real MR_DWI (as target of the GAN or as input)."""
+        return self.adversarial or "MR_DWI" in self.inputs
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Network shapes (paper §2.2, Fig. 4).
+
+    Attributes:
+        width: channels of the first U-Net level, doubled per level (reference U-Net: 64).
+        depth: number of poolings (reference U-Net: 4, i.e. five resolution levels).
+        norm: ``group`` (paper §3.1) or ``batch`` (Fig. 7's comparison, stages 1–3).
+        channels_per_group: GroupNorm channels per group, fixed at 16 (paper §3.1).
+        head: ``maxout`` (three background maps + one foreground, paper §2.2) or ``plain``.
+        discriminator_width: first discriminator width, doubled per layer: 64, 128, 256, 512, 1
+            (paper: silent on widths).
+    """
+
+    width: int = 64
+    depth: int = 4
+    norm: str = "group"
+    channels_per_group: int = 16
+    head: str = "maxout"
+    discriminator_width: int = 64
+
+    def __post_init__(self) -> None:
+        _check(self.width >= 1, f"model.width must be >= 1, got {self.width}")
+        _check(1 <= self.depth <= 8, f"model.depth must be in 1..8, got {self.depth}")
+        _check(self.norm in ("group", "batch"), f"model.norm must be group|batch: {self.norm!r}")
+        _check(self.channels_per_group >= 1, "model.channels_per_group must be >= 1")
+        _check(self.head in ("maxout", "plain"), f"model.head must be maxout|plain: {self.head!r}")
+        _check(self.discriminator_width >= 1, "model.discriminator_width must be >= 1")
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    """Loss weights (paper §2.3, eq. 6 and §3.1: ω_g : ω_d : ω_s = 0.002 : 0.5 : 1).
+
+    Attributes:
+        weight_generator: ω_g on GLoss (eq. 1).
+        weight_adversarial: ω_d on the generator's LSGAN loss (eq. 3).
+        weight_segmentation: ω_s on SegLoss (eq. 5).
+        ce_class_weights: (background, lesion) cross-entropy weights (paper: "weighted", values
+            silent; we use 1, 1).
+        epsilon: guard in the generalised Dice score and its log (ours).
+    """
+
+    weight_generator: float = 0.002
+    weight_adversarial: float = 0.5
+    weight_segmentation: float = 1.0
+    ce_class_weights: tuple[float, float] = (1.0, 1.0)
+    epsilon: float = 1e-6
+
+    def __post_init__(self) -> None:
+        _check(len(self.ce_class_weights) == 2, "loss.ce_class_weights needs two values")
+        _check(all(w >= 0 for w in self.ce_class_weights), "loss.ce_class_weights must be >= 0")
+        _check(self.epsilon > 0, f"loss.epsilon must be > 0, got {self.epsilon}")
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    """Optimisation (paper §3.1).
+
+    Attributes:
+        lr: RMSprop initial learning rate, 1e-4.
+        alpha: RMSprop smoothing constant (the paper's γ), 0.9.
+        epochs: 700.
+        lr_milestones_epochs: the learning rate is halved at these epochs.
+        lr_factor: multiplier at each milestone (halved: 0.5).
+        batch_size: slices per batch, 6 (per process under torchrun).
+    """
+
+    lr: float = 1e-4
+    alpha: float = 0.9
+    epochs: int = 700
+    lr_milestones_epochs: tuple[int, ...] = (100, 300, 500)
+    lr_factor: float = 0.5
+    batch_size: int = 6
+
+    def __post_init__(self) -> None:
+        _check(self.lr > 0, f"optim.lr must be > 0, got {self.lr}")
+        _check(0 < self.alpha < 1, f"optim.alpha must be in (0, 1), got {self.alpha}")
+        _check(self.epochs >= 1, f"optim.epochs must be >= 1, got {self.epochs}")
+        _check(self.batch_size >= 1, f"optim.batch_size must be >= 1, got {self.batch_size}")
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """On-the-fly augmentation (paper §2.1 names the operations; the ranges are ours).
+
+    Attributes:
+        enabled: augment training batches.
+        scale_range: isotropic zoom factor drawn uniformly in this range.
+        rotation_deg: rotation angle drawn uniformly in ±this many degrees.
+        translation_fraction: shift drawn uniformly in ±this fraction of the slice size.
+        flip_probability: probability of a left–right flip (the array's x axis).
+    """
+
+    enabled: bool = True
+    scale_range: tuple[float, float] = (0.9, 1.1)
+    rotation_deg: float = 15.0
+    translation_fraction: float = 0.1
+    flip_probability: float = 0.5
+
+    def __post_init__(self) -> None:
+        low, high = self.scale_range
+        _check(0 < low <= high, f"augment.scale_range must satisfy 0 < low <= high: {low, high}")
+        _check(0 <= self.flip_probability <= 1, "augment.flip_probability must be in [0, 1]")
+
+
+@dataclass(frozen=True)
+class NormaliseConfig:
+    """Per-channel intensity normalisation from the training fold (paper §2.1; method ours).
+
+    Attributes:
+        method: ``zscore`` or ``robust`` (clip to percentiles, then z-score).
+        percentiles: clip range of ``robust``.
+    """
+
+    method: str = "zscore"
+    percentiles: tuple[float, float] = (0.5, 99.5)
+
+    def __post_init__(self) -> None:
+        _check(self.method in ("zscore", "robust"), f"normalise.method: {self.method!r}")
+        low, high = self.percentiles
+        _check(0 <= low < high <= 100, f"normalise.percentiles out of range: {low, high}")
+
+
+@dataclass(frozen=True)
+class RuntimeConfig:
+    """How the run executes (all ours; none changes the method).
+
+    Attributes:
+        seed: one seed for initialisation, shuffling and augmentation.
+        device: ``auto`` (CUDA when present), ``cpu`` or ``cuda``.
+        amp: ``auto`` (bf16 autocast on CUDA, fp32 on CPU), ``bf16`` or ``off``.
+        channels_last: store activations NHWC (faster convolutions on GPU and oneDNN).
+        folds: number of cross-validation folds (paper §3.1: four).
+        checkpoint_every_epochs: checkpoint period; the last epoch is always saved.
+        validate_every_epochs: validation Dice period; the last epoch is always validated.
+        num_threads: CPU threads for torch (0 = torch's default).
+    """
+
+    seed: int = 0
+    device: str = "auto"
+    amp: str = "auto"
+    channels_last: bool = True
+    folds: int = 4
+    checkpoint_every_epochs: int = 10
+    validate_every_epochs: int = 1
+    num_threads: int = 0
+
+    def __post_init__(self) -> None:
+        _check(self.device in ("auto", "cpu", "cuda"), f"runtime.device: {self.device!r}")
+        _check(self.amp in ("auto", "bf16", "off"), f"runtime.amp: {self.amp!r}")
+        _check(self.folds >= 2, f"runtime.folds must be >= 2, got {self.folds}")
+        _check(self.checkpoint_every_epochs >= 1, "runtime.checkpoint_every_epochs must be >= 1")
+        _check(self.validate_every_epochs >= 1, "runtime.validate_every_epochs must be >= 1")
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration of a training run (defaults: the paper's final stage)."""
+
+    name: str = "gan-gn-maxout"
+    pipeline: PipelineConfig = field(default_factory=PipelineConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    normalise: NormaliseConfig = field(default_factory=NormaliseConfig)
+    runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
+
+
+def to_dict(config: Any) -> dict[str, Any]:
+    """The config as plain JSON-ready data (tuples become lists)."""
+    return json.loads(json.dumps(dataclasses.asdict(config)))
+
+
+def _coerce(value: Any, annotation: Any, where: str) -> Any:
+    origin = typing.get_origin(annotation)
+    if dataclasses.is_dataclass(annotation):
+        _check(isinstance(value, dict), f"{where}: expected an object, got {value!r}")
+        return _build(annotation, value, where)
+    if origin is tuple:
+        _check(isinstance(value, (list, tuple)), f"{where}: expected a list, got {value!r}")
+        args = typing.get_args(annotation)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_coerce(v, args[0], where) for v in value)
+        _check(len(value) == len(args), f"{where}: expected {len(args)} values, got {value!r}")
+        return tuple(_coerce(v, a, where) for v, a in zip(value, args, strict=True))
+    if annotation is bool:
+        _check(isinstance(value, bool), f"{where}: expected true/false, got {value!r}")
+        return value
+    if annotation is int:
+        _check(isinstance(value, int) and not isinstance(value, bool), f"{where}: not an int")
+        return value
+    if annotation is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        _check(ok, f"{where}: expected a number, got {value!r}")
+        return float(value)
+    if annotation is str:
+        _check(isinstance(value, str), f"{where}: expected a string, got {value!r}")
+        return value
+    raise ConfigError(f"{where}: unsupported field type {annotation!r}")
+
+
+def _build(cls: type, data: dict[str, Any], where: str = "") -> Any:
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    for key in data:
+        if key not in names:
+            path = f"{where}.{key}" if where else key
+            raise ConfigError(f"unknown config key {path!r}")
+    kwargs = {
+        key: _coerce(value, hints[key], f"{where}.{key}" if where else key)
+        for key, value in data.items()
+    }
+    return cls(**kwargs)
+
+
+def from_dict(data: dict[str, Any]) -> Config:
+    """Build a config from (possibly partial) JSON data; missing keys take the defaults.
+
+    Raises:
+        ConfigError: an unknown key, a wrong type or an invalid value (the message names it).
+    """
+    _check(isinstance(data, dict), "a config must be a JSON object")
+    return _build(Config, data)
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def named_configs() -> list[str]:
+    """Names of the JSON configs shipped in ``isles2018/configs/``."""
+    folder = resources.files("isles2018").joinpath("configs")
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".json"))
+
+
+def _read_part(part: str) -> dict[str, Any]:
+    path = Path(part)
+    if part.endswith(".json") or path.is_file():
+        if not path.is_file():
+            raise ConfigError(f"{part}: config file not found")
+        text = path.read_text()
+    else:
+        source = resources.files("isles2018").joinpath("configs", f"{part}.json")
+        if not source.is_file():
+            raise ConfigError(
+                f"unknown config {part!r}; named configs: {', '.join(named_configs())}"
+            )
+        text = source.read_text()
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"{part}: invalid JSON ({error})") from None
+    _check(isinstance(data, dict), f"{part}: a config must be a JSON object")
+    return data
+
+
+def load_config(name_or_path: str | Path) -> Config:
+    """Load a named config, a JSON file, or several joined by ``+`` (merged left to right).
+
+    Each part is a partial override of the paper's defaults, e.g. ``"gan-gn-maxout"``,
+    ``"ci"``, ``"gan+ci"`` (the ``gan`` stage with the ``ci`` scale) or ``"my_run.json"``. The
+    result's ``name`` is the spec given unless a part sets one.
+
+    Raises:
+        ConfigError: unknown name, missing file, invalid JSON, unknown key or invalid value.
+    """
+    spec = str(name_or_path)
+    data: dict[str, Any] = {"name": Path(spec).stem if spec.endswith(".json") else spec}
+    for part in spec.split("+") if not Path(spec).is_file() else [spec]:
+        data = _merge(data, _read_part(part.strip()))
+    return from_dict(data)
+
+
+def save_config(config: Config, path: Path) -> None:
+    """Write the full config (every field) as indented JSON, atomically."""
+    path = Path(path)
+    temporary = path.with_name(f".tmp-{os.getpid()}-{path.name}")
+    temporary.write_text(json.dumps(to_dict(config), indent=2) + "\n")
+    os.replace(temporary, path)
+
+
+def with_overrides(config: Config, **sections: dict[str, Any]) -> Config:
+    """A copy with some fields replaced, e.g. ``with_overrides(c, optim={"epochs": 2})``.
+
+    Raises:
+        ConfigError: unknown section or key.
+    """
+    return from_dict(_merge(to_dict(config), sections))

@@ -1,0 +1,355 @@
+"""Cross-validation runs and the Table 1 ablation: folds, checkpoints, resume, logs.
+
+Run layout::
+
+    RUN/config.json  RUN/splits.json
+    RUN/fold_<k>/checkpoint.safetensors  checkpoint.json  training_state.safetensors
+                 metrics.jsonl  loss_curve.png
+
+Ablation: ``RUN/<stage>/`` holds one such run per stage of Table 1.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from isles2018.checkpoint import SIDECAR, load_training_state, read_sidecar, save_checkpoint
+from isles2018.config import STAGES, Config, load_config, save_config, to_dict, with_overrides
+from isles2018.data.dataset import SliceDataset, load_cases
+from isles2018.data.normalise import compute_stats
+from isles2018.distributed import DistributedContext
+from isles2018.models import build_models
+from isles2018.training import amp_dtype, make_optimisers, train_epoch, validate
+
+#: Paper Table 1: 4-fold mean validation Dice per stage.
+PAPER_DICE = {"dwi-unet": 0.8473, "perfusion-unet": 0.5463, "gan": 0.5829, "gan-gn-maxout": 0.6065}
+METRICS = "metrics.jsonl"
+CURVE = "loss_curve.png"
+
+
+class TrainingError(ValueError):
+    """A user-facing problem with a run (one readable line)."""
+
+
+@dataclass(frozen=True)
+class FoldResult:
+    """Outcome of one fold: epochs completed and the last validation Dice (mean over cases)."""
+
+    fold: int
+    epoch: int
+    val_dice: float | None
+    folder: Path
+
+
+def runnable_without_dwi() -> list[str]:
+    """Named stages whose training needs no MR_DWI."""
+    return [s for s in STAGES if not load_config(s).pipeline.needs_dwi]
+
+
+def check_dwi(cases: Sequence[Any], config: Config) -> None:
+    """Stop at once when the config needs MR_DWI and some training case has none.
+
+    Raises:
+        TrainingError: naming the stage, the count, and the stages that can run without DWI.
+    """
+    from isles2018.data.modalities import Modality
+
+    if not config.pipeline.needs_dwi:
+        return
+    missing = [c.case_id for c in cases if not c.has(Modality.DWI)]
+    if missing:
+        raise TrainingError(
+            f"config {config.name!r} needs MR_DWI, but {len(missing)} of {len(cases)} training "
+            f"cases have none (the public ISLES 2018 release has no MR_DWI); stages that train "
+            f"without it: {', '.join(runnable_without_dwi())}"
+        )
+
+
+def _seed(*parts: int) -> int:
+    return int(np.random.SeedSequence(list(parts)).generate_state(1)[0])
+
+
+def _append_metrics(folder: Path, record: dict[str, Any]) -> None:
+    with open(folder / METRICS, "a") as stream:
+        stream.write(json.dumps(record) + "\n")
+
+
+def read_metrics(folder: Path) -> list[dict[str, Any]]:
+    """The per-epoch records of a fold's ``metrics.jsonl`` (empty if none)."""
+    path = Path(folder) / METRICS
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _truncate_metrics(folder: Path, epochs_done: int) -> None:
+    kept = [r for r in read_metrics(folder) if r["epoch"] <= epochs_done]
+    (folder / METRICS).write_text("".join(json.dumps(r) + "\n" for r in kept))
+
+
+def plot_loss_curve(folder: Path) -> Path:
+    """Write ``loss_curve.png``: training losses and validation Dice per epoch (Agg, no GUI)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    records = read_metrics(folder)
+    figure = Figure(figsize=(9, 4))
+    FigureCanvasAgg(figure)
+    losses, dice = figure.add_subplot(1, 2, 1), figure.add_subplot(1, 2, 2)
+    names = [k for k in records[0] if k.endswith("loss")] if records else []
+    for name in names:
+        losses.plot([r["epoch"] for r in records], [r[name] for r in records], label=name)
+    losses.set(xlabel="epoch", ylabel="loss", title="training losses")
+    if names:
+        losses.legend()
+    scored = [r for r in records if r.get("val_dice") is not None]
+    dice.plot([r["epoch"] for r in scored], [r["val_dice"] for r in scored], marker=".")
+    dice.set(xlabel="epoch", ylabel="mean Dice", title="validation Dice", ylim=(0, 1))
+    figure.tight_layout()
+    figure.savefig(Path(folder) / CURVE, dpi=80)
+    return Path(folder) / CURVE
+
+
+def _gather_rng(generator: torch.Generator, context: DistributedContext) -> dict[str, torch.Tensor]:
+    """Every rank's augmentation RNG state, keyed ``augment.<rank>``."""
+    state = generator.get_state()
+    if not context.enabled:
+        return {"augment.0": state}
+    gathered: list[Any] = [None] * context.world_size
+    torch.distributed.all_gather_object(gathered, state)
+    return {f"augment.{rank}": s for rank, s in enumerate(gathered)}
+
+
+def train_fold(
+    config: Config,
+    train_cases: Sequence[Any],
+    val_cases: Sequence[Any],
+    folder: Path,
+    *,
+    fold: int,
+    device: torch.device,
+    resume: bool = False,
+    context: DistributedContext | None = None,
+    progress: bool = True,
+) -> FoldResult:
+    """Train one fold from scratch or from its checkpoint, validating and checkpointing.
+
+    Args:
+        train_cases, val_cases: loaded ``CaseArrays`` (training fold with labels, and MR_DWI
+            if the stage needs it; validation cases with labels).
+        folder: ``RUN/fold_<k>``.
+        resume: continue from ``folder``'s checkpoint, exactly where it stopped.
+
+    Raises:
+        TrainingError: a checkpoint exists but ``resume`` is False.
+    """
+    context = context or DistributedContext()
+    folder = Path(folder)
+    seed = config.runtime.seed
+    stats = compute_stats(
+        train_cases,
+        config.pipeline.inputs,
+        with_dwi=config.pipeline.adversarial,
+        method=config.normalise.method,
+        percentiles=config.normalise.percentiles,
+    )
+    dataset = SliceDataset(train_cases, stats, with_dwi=config.pipeline.adversarial).to(device)
+    torch.manual_seed(_seed(seed, fold))
+    models = build_models(config).to(device, channels_last=config.runtime.channels_last)
+    optimisers = make_optimisers(models, config.optim)
+    generator = torch.Generator().manual_seed(_seed(seed, fold, context.rank))
+    start = 0
+    if (folder / SIDECAR).is_file():
+        if not resume:
+            epoch = read_sidecar(folder).get("epoch")
+            raise TrainingError(
+                f"{folder} already holds a checkpoint (epoch {epoch}); pass --resume to continue"
+            )
+        meta, rng = load_training_state(folder, models, optimisers.named())
+        if f"augment.{context.rank}" not in rng:
+            raise TrainingError(f"{folder}: resume with as many processes as the run started with")
+        generator.set_state(rng[f"augment.{context.rank}"])
+        start = int(meta["epoch"])
+        if context.is_main:
+            _truncate_metrics(folder, start)
+    elif context.is_main and (folder / METRICS).exists():
+        (folder / METRICS).unlink()  # a run that never reached its first checkpoint
+    folder.mkdir(parents=True, exist_ok=True)
+    amp = amp_dtype(config.runtime, device)
+    wrapped = context.wrap(models, device)
+    epochs, val_dice = config.optim.epochs, None
+    for epoch in range(start, epochs):
+        begin = time.perf_counter()
+        losses = train_epoch(
+            wrapped, optimisers, dataset, config, epoch=epoch, generator=generator, amp=amp,
+            context=context, progress=progress,
+        )  # fmt: skip
+        losses = context.mean(losses)
+        done = epoch + 1
+        record: dict[str, Any] = {"epoch": done, **losses, "val_dice": None}
+        last = done == epochs
+        if context.is_main and (last or done % config.runtime.validate_every_epochs == 0):
+            per_case = validate(
+                models, val_cases, stats, device=device, amp=amp,
+                batch_size=config.optim.batch_size, channels_last=config.runtime.channels_last,
+            )  # fmt: skip
+            val_dice = float(np.mean(list(per_case.values()))) if per_case else None
+            record.update(val_dice=val_dice, val_dice_per_case=per_case)
+        record["seconds"] = round(time.perf_counter() - begin, 3)
+        if context.is_main:
+            _append_metrics(folder, record)
+            shown = " ".join(f"{k} {v:.4g}" for k, v in losses.items() if k != "lr")
+            dice_text = "" if record["val_dice"] is None else f" | val dice {val_dice:.4f}"
+            tqdm.write(f"fold {fold} epoch {done}/{epochs} | {shown}{dice_text}")
+        if last or done % config.runtime.checkpoint_every_epochs == 0:
+            rng = _gather_rng(generator, context)  # every rank takes part in the gather
+            if context.is_main:
+                scores = {"val_dice": record["val_dice"], "losses": losses}
+                save_checkpoint(
+                    folder, models, config, stats, fold=fold, epoch=done, scores=scores,
+                    optimisers=optimisers.named(), rng=rng,
+                )  # fmt: skip
+                plot_loss_curve(folder)
+    context.barrier()
+    if start >= epochs and (folder / SIDECAR).is_file():
+        val_dice = read_sidecar(folder).get("scores", {}).get("val_dice")
+    return FoldResult(fold=fold, epoch=max(start, epochs), val_dice=val_dice, folder=folder)
+
+
+def apply_overrides(
+    config: Config, *, epochs: int | None = None, seed: int | None = None, device: str | None = None
+) -> Config:
+    """The CLI's few overrides (``--epochs``, ``--seed``, ``--device``) applied to a config."""
+    optim = {} if epochs is None else {"epochs": epochs}
+    runtime: dict[str, Any] = {} if seed is None else {"seed": seed}
+    if device is not None:
+        runtime["device"] = device
+    return with_overrides(config, optim=optim, runtime=runtime)
+
+
+def _comparable(config: Config) -> dict[str, Any]:
+    data = to_dict(config)
+    data.pop("name")
+    data["optim"].pop("epochs")  # a resumed run may be extended
+    data["runtime"].pop("device")
+    return data
+
+
+def training_cases(data: Path) -> list[Any]:
+    """The training cases (with OT) under ``data``.
+
+    Raises:
+        TrainingError: none found.
+    """
+    from isles2018.data.layout import discover_cases
+
+    cases = [c for c in discover_cases(Path(data)) if c.split == "training"]
+    if not cases:
+        raise TrainingError(f"{data}: no training cases (with OT ground truth) found")
+    return cases
+
+
+def train_run(
+    data: Path,
+    out: Path,
+    config: Config,
+    *,
+    folds: Sequence[int] | None = None,
+    resume: bool = False,
+    device: torch.device,
+    context: DistributedContext | None = None,
+    progress: bool = True,
+) -> list[FoldResult]:
+    """Train the requested folds (all by default) on patient-grouped splits.
+
+    Writes ``out/config.json`` and ``out/splits.json`` (reused if present) and one
+    ``out/fold_<k>/`` per fold. Each case is read once and shared by the folds.
+
+    Raises:
+        TrainingError: no training cases, MR_DWI missing for this stage, a different config
+            already in ``out``, an unknown fold, or an existing checkpoint without ``resume``.
+        DataError: unreadable data (from the data layer).
+    """
+    from isles2018.data.splits import load_or_make_splits
+
+    context = context or DistributedContext()
+    out = Path(out)
+    cases = training_cases(data)
+    check_dwi(cases, config)
+    stored = out / "config.json"
+    if stored.is_file() and _comparable(load_config(stored)) != _comparable(config):
+        raise TrainingError(f"{out} holds a run with another config ({stored}); use another --out")
+    splits_path, k = out / "splits.json", config.runtime.folds
+    if context.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+        save_config(config, stored)
+        load_or_make_splits(cases, splits_path, k=k, seed=config.runtime.seed)
+    context.barrier()
+    splits = load_or_make_splits(cases, splits_path, k=k, seed=config.runtime.seed)
+    wanted = list(range(k)) if not folds else list(dict.fromkeys(folds))
+    unknown = [f for f in wanted if not 0 <= f < k]
+    if unknown:
+        raise TrainingError(f"fold {unknown[0]} does not exist; folds are 0..{k - 1}")
+    chosen = [splits.folds[f] for f in wanted]
+    needed = {c for fold in chosen for c in (*fold.train, *fold.val)}
+    loaded = load_cases(
+        [c for c in cases if c.case_id in needed], with_dwi=config.pipeline.needs_dwi
+    )
+    arrays = {a.case_id: a for a in loaded}
+    return [
+        train_fold(
+            config,
+            [arrays[c] for c in fold.train],
+            [arrays[c] for c in fold.val],
+            out / f"fold_{fold.fold}",
+            fold=fold.fold,
+            device=device,
+            resume=resume,
+            context=context,
+            progress=progress,
+        )
+        for fold in chosen
+    ]
+
+
+def stage_configs(
+    stages: Sequence[str] = STAGES, suffix: str | None = None, **overrides: Any
+) -> dict[str, Config]:
+    """The config of each ablation stage: ``<stage>[+<suffix>]`` with the CLI overrides."""
+    return {
+        stage: apply_overrides(load_config(f"{stage}+{suffix}" if suffix else stage), **overrides)
+        for stage in stages
+    }
+
+
+def run_ablation(
+    data: Path, out: Path, configs: dict[str, Config], **options: Any
+) -> dict[str, list[FoldResult]]:
+    """Train every stage's cross-validation into ``out/<stage>/`` (Table 1).
+
+    Every stage is checked for MR_DWI before any training starts.
+    """
+    cases = training_cases(data)
+    for config in configs.values():
+        check_dwi(cases, config)
+    return {stage: train_run(data, Path(out) / stage, c, **options) for stage, c in configs.items()}
+
+
+def ablation_table(results: dict[str, list[FoldResult]]) -> str:
+    """Table 1 beside ours: mean validation Dice over the folds trained, per stage."""
+    lines = [f"{'stage':<16}{'folds':>6}{'Dice (ours)':>13}{'Dice (paper)':>14}"]
+    for stage, folds in results.items():
+        scores = [f.val_dice for f in folds if f.val_dice is not None]
+        ours = f"{np.mean(scores):.4f}" if scores else "-"
+        paper = f"{PAPER_DICE[stage]:.4f}" if stage in PAPER_DICE else "-"
+        lines.append(f"{stage:<16}{len(scores):>6}{ours:>13}{paper:>14}")
+    return "\n".join(lines)

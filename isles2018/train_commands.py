@@ -1,0 +1,185 @@
+"""``isles2018 train`` and ``isles2018 ablation``: thin commands over :mod:`isles2018.crossval`.
+
+torch is imported inside the commands, never at module level, so ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+
+from isles2018.config import STAGES, ConfigError, load_config
+
+_data = click.argument("data", type=click.Path(exists=True, file_okay=False, path_type=Path))
+_out = click.option(
+    "--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Run folder."
+)
+_fold = click.option(
+    "--fold", "folds", type=int, multiple=True, help="Fold to train (repeatable; default all)."
+)
+_epochs = click.option("--epochs", type=click.IntRange(min=1), help="Override optim.epochs.")
+_device = click.option(
+    "--device", type=click.Choice(["auto", "cpu", "cuda"]), help="Override runtime.device."
+)
+_seed = click.option("--seed", type=int, help="Override runtime.seed.")
+_resume = click.option("--resume", is_flag=True, help="Continue from the folds' checkpoints.")
+_quiet = click.option("--quiet", is_flag=True, help="No progress bars.")
+
+
+@contextlib.contextmanager
+def _user_errors() -> Iterator[None]:
+    """Turn the pipeline's user-facing errors into one-line ClickExceptions."""
+    from isles2018.checkpoint import CheckpointError
+    from isles2018.crossval import TrainingError
+    from isles2018.data.io import DataError
+
+    try:
+        yield
+    except (ConfigError, DataError, CheckpointError, TrainingError) as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _setup(device_name: str) -> tuple[Any, Any]:
+    import torch
+
+    from isles2018.distributed import init_distributed
+
+    try:
+        context, device = init_distributed(device_name)
+    except ValueError as error:  # cuda asked for without a GPU
+        raise click.ClickException(str(error)) from None
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed slice size: let cuDNN pick its kernels
+    return context, device
+
+
+def _threads(count: int) -> None:
+    import torch
+
+    if count > 0:
+        torch.set_num_threads(count)
+
+
+@click.command("train")
+@_data
+@_out
+@click.option(
+    "--config",
+    "config_name",
+    default=None,
+    help="Named config (gan-gn-maxout, gan, perfusion-unet, dwi-unet, fast, ci; join with '+', "
+    "e.g. gan+ci) or a JSON file. Default: RUN/config.json when resuming, else gan-gn-maxout.",
+)
+@_fold
+@_epochs
+@_device
+@_seed
+@_resume
+@_quiet
+def train(
+    data: Path,
+    out: Path,
+    config_name: str | None,
+    folds: tuple[int, ...],
+    epochs: int | None,
+    device: str | None,
+    seed: int | None,
+    resume: bool,
+    quiet: bool,
+) -> None:
+    """Cross-validate the pipeline on an ISLES TRAINING folder into RUN/fold_<k>/.
+
+    Under torchrun every process trains the same folds on its share of the slices.
+    """
+    from isles2018.crossval import apply_overrides, train_run
+    from isles2018.distributed import shutdown_distributed
+
+    with _user_errors():
+        stored = out / "config.json"
+        if config_name is None:
+            config_name = str(stored) if resume and stored.is_file() else "gan-gn-maxout"
+        config = apply_overrides(load_config(config_name), epochs=epochs, seed=seed, device=device)
+        _threads(config.runtime.num_threads)
+        context, torch_device = _setup(config.runtime.device)
+        try:
+            results = train_run(
+                data,
+                out,
+                config,
+                folds=folds,
+                resume=resume,
+                device=torch_device,
+                context=context,
+                progress=not quiet,
+            )
+        finally:
+            shutdown_distributed()
+    if context.is_main:
+        for result in results:
+            dice = "-" if result.val_dice is None else f"{result.val_dice:.4f}"
+            click.echo(f"fold {result.fold}: {result.epoch} epochs, validation Dice {dice}")
+
+
+@click.command("ablation")
+@_data
+@_out
+@click.option(
+    "--stage",
+    "stages",
+    type=click.Choice(STAGES),
+    multiple=True,
+    help="Stage to train (repeatable; default all four of Table 1).",
+)
+@click.option(
+    "--config-suffix",
+    default=None,
+    help="Config merged over each stage, e.g. 'ci' or 'fast' (stage+suffix).",
+)
+@_fold
+@_epochs
+@_device
+@_seed
+@_resume
+@_quiet
+def ablation(
+    data: Path,
+    out: Path,
+    stages: tuple[str, ...],
+    config_suffix: str | None,
+    folds: tuple[int, ...],
+    epochs: int | None,
+    device: str | None,
+    seed: int | None,
+    resume: bool,
+    quiet: bool,
+) -> None:
+    """Train the four stages of Table 1 into RUN/<stage>/; print their Dice beside the paper's."""
+    from isles2018.crossval import ablation_table, run_ablation, stage_configs
+    from isles2018.distributed import shutdown_distributed
+
+    with _user_errors():
+        configs = stage_configs(
+            stages or STAGES, config_suffix, epochs=epochs, seed=seed, device=device
+        )
+        first = next(iter(configs.values()))
+        _threads(first.runtime.num_threads)
+        context, torch_device = _setup(first.runtime.device)
+        try:
+            results = run_ablation(
+                data,
+                out,
+                configs,
+                folds=folds,
+                resume=resume,
+                device=torch_device,
+                context=context,
+                progress=not quiet,
+            )
+        finally:
+            shutdown_distributed()
+    if context.is_main:
+        click.echo(ablation_table(results))
