@@ -18,10 +18,10 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 test: install
-	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
+	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 test-fast: install
-	$(PY) -m pytest -n 2 -m "not slow and not docker" $(PYTEST_ARGS)
+	$(PY) -m pytest -n 2 --dist loadgroup -m "not slow and not docker" $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check isles2018 evaluation tests benchmarks entrypoint.py
@@ -56,3 +56,15 @@ docker: wheelhouse
 
 docker-test: install
 	$(PY) -m pytest -m docker -v $(PYTEST_ARGS)
+
+# Predict TEST (an ISLES TESTING folder) in the container, offline and read-only, then validate
+# and zip the predictions: make submit TEST=path/to/TESTING [METHOD_NAME=...]
+submit: install
+	@test -n "$(TEST)" || { echo "usage: make submit TEST=path/to/TESTING [METHOD_NAME=name]"; exit 1; }
+	@docker image inspect $(IMAGE):latest >/dev/null 2>&1 || $(MAKE) docker
+	rm -rf $(SUBMISSION_DIR) && mkdir -p $(SUBMISSION_DIR) && chmod 0777 $(SUBMISSION_DIR)
+	docker run --rm --network none --read-only --tmpfs /tmp \
+	  -v "$(abspath $(TEST))":/input:ro -v "$(abspath $(SUBMISSION_DIR))":/output \
+	  -e ISLES_METHOD_NAME=$(METHOD_NAME) $(IMAGE):latest
+	$(VENV)/bin/isles2018 package-submission $(SUBMISSION_DIR) --data "$(TEST)" \
+	  --method-name $(METHOD_NAME) -o submission.zip
