@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "train": "isles2018.train_commands:train",
     "ablation": "isles2018.train_commands:ablation",
     "predict": "isles2018.predict_command:predict",
+    "crossval": "isles2018.crossval_command:crossval",
     "validate-submission": "isles2018.submission_commands:validate_submission",
     "package-submission": "isles2018.submission_commands:package_submission",
     "eval": "evaluation.cli:main",

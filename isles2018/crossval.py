@@ -24,14 +24,14 @@ from tqdm import tqdm
 
 from isles2018.checkpoint import SIDECAR, load_training_state, read_sidecar, save_checkpoint
 from isles2018.config import STAGES, Config, load_config, save_config, to_dict, with_overrides
+from isles2018.crossval_report import PAPER_DICE as PAPER_DICE  # moved there; re-exported
+from isles2018.crossval_report import ablation_table as ablation_table
 from isles2018.data.dataset import SliceDataset, load_cases
 from isles2018.data.normalise import compute_stats
 from isles2018.distributed import DistributedContext
 from isles2018.models import build_models
 from isles2018.training import amp_dtype, make_optimisers, train_epoch, validate
 
-#: Paper Table 1: 4-fold mean validation Dice per stage.
-PAPER_DICE = {"dwi-unet": 0.8473, "perfusion-unet": 0.5463, "gan": 0.5829, "gan-gn-maxout": 0.6065}
 METRICS = "metrics.jsonl"
 CURVE = "loss_curve.png"
 
@@ -342,14 +342,3 @@ def run_ablation(
     for config in configs.values():
         check_dwi(cases, config)
     return {stage: train_run(data, Path(out) / stage, c, **options) for stage, c in configs.items()}
-
-
-def ablation_table(results: dict[str, list[FoldResult]]) -> str:
-    """Table 1 beside ours: mean validation Dice over the folds trained, per stage."""
-    lines = [f"{'stage':<16}{'folds':>6}{'Dice (ours)':>13}{'Dice (paper)':>14}"]
-    for stage, folds in results.items():
-        scores = [f.val_dice for f in folds if f.val_dice is not None]
-        ours = f"{np.mean(scores):.4f}" if scores else "-"
-        paper = f"{PAPER_DICE[stage]:.4f}" if stage in PAPER_DICE else "-"
-        lines.append(f"{stage:<16}{len(scores):>6}{ours:>13}{paper:>14}")
-    return "\n".join(lines)

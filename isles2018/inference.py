@@ -3,7 +3,8 @@
 Per case: slices → normalise with each checkpoint's own training-fold statistics → generator →
 segmentor → lesion probability; several checkpoints (e.g. the four folds) are ensembled by
 averaging probabilities; optional flip test-time augmentation; threshold 0.5; written in
-challenge format on the case's CT_MTT grid. Never needs MR_DWI. The predictor needs only
+challenge format on the case's CT_MTT grid. Never needs MR_DWI (cross-validation of the
+``dwi-unet`` stage may opt in, see ``allow_dwi``). The predictor needs only
 :func:`isles2018.checkpoint.load_checkpoint`, never the trainer.
 """
 
@@ -20,9 +21,8 @@ from isles2018.checkpoint import CheckpointError, load_checkpoint
 from isles2018.config import Config
 from isles2018.data.normalise import NormStats
 from isles2018.data.stack import CaseArrays, from_slices
-from isles2018.models import Models
+from isles2018.models import LESION_THRESHOLD, Models, run_pipeline
 
-THRESHOLD = 0.5
 _SIDECAR = "checkpoint.json"
 
 
@@ -113,9 +113,7 @@ def _member_forward(
     for dims in flips:
         view = inputs.flip(dims) if dims else inputs
         with torch.autocast(inputs.device.type, dtype=amp or torch.float32, enabled=bool(amp)):
-            synthetic = models.generator(view) if models.generator is not None else None
-            logits = models.segmentor(models.segmentor_input(view, synthetic))
-        lesion = torch.softmax(logits.float(), dim=1)[:, 1]
+            lesion, synthetic = run_pipeline(models, view)
         probability += lesion.flip(dims) if dims else lesion  # negative dims: same axes
         if synthetic is not None and not dims:
             dwi = synthetic[:, 0].float()
@@ -131,17 +129,25 @@ def predict_arrays(
     batch_size: int = 8,
     amp: torch.dtype | None = None,
     channels_last: bool = False,
+    allow_dwi: bool = False,
 ) -> Prediction:
     """Ensemble prediction of one loaded case.
 
     Args:
         members: loaded checkpoints; each normalises with its own statistics.
-        arrays: the case (``inputs`` ``(S, 5, H, W)``); MR_DWI is never used.
+        arrays: the case (``inputs`` ``(S, 5, H, W)``); MR_DWI (``dwi``) only with
+            ``allow_dwi``.
         device: where the networks are.
         tta: average over identity, x-flip, y-flip and both.
         batch_size: slices per forward pass.
         amp: autocast dtype (``torch.bfloat16``) or None for fp32.
         channels_last: feed NHWC tensors.
+        allow_dwi: accept checkpoints that read MR_DWI (validation on training cases loaded
+            with it); test-time inference never has MR_DWI, so this is off by default.
+
+    Raises:
+        ValueError: no member, or a member reads MR_DWI without ``allow_dwi`` or without
+            ``arrays.dwi``.
     """
     if not members:
         raise ValueError("no checkpoint to predict with")
@@ -151,7 +157,7 @@ def predict_arrays(
     generators = 0
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     for member in members:
-        if "MR_DWI" in member.stats.channels:
+        if "MR_DWI" in member.stats.channels and not allow_dwi:
             raise ValueError(f"{member.path}: this checkpoint reads MR_DWI, which inference lacks")
         normalised = member.stats.normalise_inputs(arrays)
         member_dwi = []
@@ -169,4 +175,4 @@ def predict_arrays(
     probability /= len(members)
     dwi = from_slices(dwi_sum / generators).astype(np.float32) if generators else None
     volume = from_slices(probability)
-    return Prediction(volume, (volume >= THRESHOLD).astype(np.uint8), dwi)
+    return Prediction(volume, (volume >= LESION_THRESHOLD).astype(np.uint8), dwi)

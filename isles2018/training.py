@@ -28,7 +28,7 @@ from isles2018.losses import (
     segmentation_loss,
     total_loss,
 )
-from isles2018.models import Models, predict_slices, unwrap
+from isles2018.models import LESION_THRESHOLD, Models, predict_slices, unwrap
 
 
 @dataclass
@@ -234,7 +234,7 @@ def validate(
     batch_size: int = 8,
     channels_last: bool = False,
 ) -> dict[str, float]:
-    """Per-case Dice of the full validation cases (probability > 0.5 → lesion).
+    """Per-case Dice of the full validation cases (probability ≥ 0.5 → lesion, as at inference).
 
     Each case is normalised with the training fold's statistics, predicted slice by slice,
     stacked back to ``(X, Y, Z)`` and scored with :func:`evaluation.metrics.compute_metrics`.
@@ -264,7 +264,7 @@ def validate(
             amp_dtype=amp,
             channels_last=channels_last,
         )
-        prediction = np.moveaxis(probability > 0.5, 0, 2)
+        prediction = np.moveaxis(probability >= LESION_THRESHOLD, 0, 2)
         reference = np.moveaxis(case.label > 0, 0, 2)
         dice[case.case_id] = float(compute_metrics(reference, prediction, case.spacing_mm)["dice"])
     models.train(was_training)

@@ -5,15 +5,18 @@ from __future__ import annotations
 from isles2018.models.blocks import DoubleConv, group_count, make_norm, maxout_background
 from isles2018.models.networks import Discriminator, Generator, Segmentor
 from isles2018.models.pipeline import (
+    LESION_THRESHOLD,
     Models,
     build_models,
     predict_probability,
     predict_slices,
+    run_pipeline,
     unwrap,
 )
 from isles2018.models.unet import UNet
 
 __all__ = [
+    "LESION_THRESHOLD",
     "Discriminator",
     "DoubleConv",
     "Generator",
@@ -26,5 +29,6 @@ __all__ = [
     "maxout_background",
     "predict_probability",
     "predict_slices",
+    "run_pipeline",
     "unwrap",
 ]

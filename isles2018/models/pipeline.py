@@ -123,22 +123,31 @@ def build_models(config: Config) -> Models:
     )
 
 
-@torch.no_grad()
-def predict_probability(models: Models, inputs: torch.Tensor) -> torch.Tensor:
-    """Lesion probability of normalised slices, the inference path of Fig. 1.
+#: Lesion where the probability is at least this (paper: 2-class softmax, argmax).
+LESION_THRESHOLD = 0.5
 
-    Runs the generator (if any), then the segmentor, then a 2-class softmax. The caller sets
-    eval mode, device and autocast.
+
+@torch.no_grad()
+def run_pipeline(models: Models, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The inference path of Fig. 1: generator (if any), segmentor, 2-class softmax.
+
+    The caller sets eval mode, device and autocast.
 
     Args:
         inputs: ``(B, C, H, W)`` normalised input channels.
 
     Returns:
-        ``(B, H, W)`` float32 probabilities of the lesion class.
+        ``(B, H, W)`` float32 lesion probabilities and the ``(B, 1, H, W)`` synthetic DWI
+        (normalised units), or None without a generator.
     """
     synthetic = models.generator(inputs) if models.generator is not None else None
     logits = models.segmentor(models.segmentor_input(inputs, synthetic))
-    return torch.softmax(logits.float(), dim=1)[:, 1]
+    return torch.softmax(logits.float(), dim=1)[:, 1], synthetic
+
+
+def predict_probability(models: Models, inputs: torch.Tensor) -> torch.Tensor:
+    """``(B, H, W)`` lesion probability of ``(B, C, H, W)`` normalised slices (see run_pipeline)."""
+    return run_pipeline(models, inputs)[0]
 
 
 @torch.no_grad()
@@ -161,7 +170,7 @@ def predict_slices(
         channels_last: feed NHWC tensors.
 
     Returns:
-        ``(S, H, W)`` float32 probabilities of the lesion class (threshold 0.5 for a mask).
+        ``(S, H, W)`` float32 probabilities of the lesion class (a mask is ``>= LESION_THRESHOLD``).
     """
     device = torch.device(device)
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
