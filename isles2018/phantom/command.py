@@ -1,0 +1,59 @@
+"""``isles2018 phantom``: generate a synthetic ISLES 2018 data set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command("phantom")
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--cases", default=20, show_default=True, help="Training cases (TRAINING/).")
+@click.option(
+    "--test-cases", default=0, show_default=True, help="Testing cases (TESTING/ + REFERENCE/)."
+)
+@click.option("--seed", default=0, show_default=True, help="Data-set seed.")
+@click.option(
+    "--profile",
+    default="isles",
+    show_default=True,
+    help="isles (the ISLES 2018 mix), ci (small, 3 HU noise) or clean (no noise).",
+)
+@click.option("--workers", default=1, show_default=True, help="Worker processes.")
+@click.option("--gzip", is_flag=True, help="Write .nii.gz instead of .nii.")
+@click.option("--five-d", is_flag=True, help="Store CT_4DPWI as (X, Y, Z, 1, T).")
+def phantom(
+    out: Path,
+    cases: int,
+    test_cases: int,
+    seed: int,
+    profile: str,
+    workers: int,
+    gzip: bool,
+    five_d: bool,
+) -> None:
+    """Generate a synthetic CT perfusion stroke data set in the ISLES 2018 layout into OUT.
+
+    Rerunning with the same options completes an interrupted run.
+    """
+    from isles2018.phantom.generate import PhantomError, Request, generate_dataset
+
+    request = Request(
+        out=out,
+        cases=cases,
+        test_cases=test_cases,
+        seed=seed,
+        profile=profile,
+        workers=workers,
+        gzip=gzip,
+        five_d=five_d,
+    )
+    try:
+        result = generate_dataset(request)
+    except PhantomError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(
+        f"{out}: {result.generated} case(s) generated, {result.skipped} already complete; "
+        f"manifest {result.manifest}"
+    )

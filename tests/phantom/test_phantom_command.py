@@ -1,0 +1,104 @@
+"""``isles2018 phantom``: bad input in one line, interrupted runs resumed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import isles2018.phantom.generate as generate_module
+from isles2018.phantom.command import phantom
+from isles2018.phantom.generate import read_manifest
+from isles2018.phantom.writer import sha256_file
+
+
+def _run(*args: str):
+    return CliRunner().invoke(phantom, [str(a) for a in args])
+
+
+def _one_line_error(result, text: str) -> None:
+    assert result.exit_code == 1, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error:") and text in lines[0], result.output
+
+
+def test_zero_cases_is_refused(tmp_path: Path) -> None:
+    _one_line_error(_run(tmp_path / "out", "--cases", "0"), "--cases must be at least 1")
+    assert not (tmp_path / "out").exists()
+
+
+def test_unknown_profile_is_refused(tmp_path: Path) -> None:
+    _one_line_error(_run(tmp_path / "out", "--profile", "noisy"), "unknown profile 'noisy'")
+
+
+def test_folder_with_another_data_set_or_other_files_is_refused(
+    tmp_path: Path, ci_dataset: Path
+) -> None:
+    result = _run(
+        ci_dataset, "--cases", "3", "--test-cases", "2", "--seed", "12", "--profile", "ci"
+    )
+    _one_line_error(result, "holds a different phantom data set (seed 11 ≠ 12)")
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    _one_line_error(_run(other, "--cases", "1"), "is not empty and holds no phantom manifest")
+
+
+def test_interrupted_run_is_completed_by_a_rerun(tmp_path: Path, monkeypatch) -> None:
+    out = tmp_path / "out"
+    args = (out, "--cases", "2", "--test-cases", "1", "--seed", "4", "--profile", "clean")
+    real = generate_module._generate_one
+    calls = []
+
+    def crash_on_second(plan, *rest):
+        calls.append(plan.case_id)
+        if len(calls) == 2:
+            # Leave a half-written case behind, as a killed process would.
+            (out / plan.partition / f".{plan.case_id}.partial" / "x").mkdir(parents=True)
+            raise KeyboardInterrupt
+        return real(plan, *rest)
+
+    monkeypatch.setattr(generate_module, "_generate_one", crash_on_second)
+    result = _run(*args)
+    assert result.exit_code != 0
+    assert json.loads((out / "manifest.json").read_text())["complete"] is False
+    done = [
+        case
+        for partition in ("TRAINING", "TESTING")
+        if (out / partition).is_dir()
+        for case in (out / partition).iterdir()
+        if not case.name.startswith(".")
+    ]
+    assert len(done) == 1
+    first_case = next(done[0].rglob("*.nii"))
+    stamp = first_case.stat().st_mtime_ns
+
+    monkeypatch.setattr(generate_module, "_generate_one", real)
+    result = _run(*args)
+    assert result.exit_code == 0, result.output
+    assert "2 case(s) generated, 1 already complete" in result.output
+    assert first_case.stat().st_mtime_ns == stamp  # the complete case was skipped
+    assert not list(out.rglob(".*.partial"))
+    manifest = read_manifest(out)
+    assert manifest["complete"] is True
+    assert len([f for f in manifest["files"] if f.endswith(".nii")]) == 8 + 8 + 6 + 3
+    for relative, digest in manifest["files"].items():
+        assert sha256_file(out / relative) == digest
+
+
+@pytest.mark.parametrize("flag", ["--help"])
+def test_help_lists_the_options(flag: str) -> None:
+    result = _run(flag)
+    assert result.exit_code == 0
+    for option in (
+        "--cases",
+        "--test-cases",
+        "--seed",
+        "--profile",
+        "--workers",
+        "--gzip",
+        "--five-d",
+    ):
+        assert option in result.output
