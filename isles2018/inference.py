@@ -89,7 +89,16 @@ def find_checkpoints(paths: Sequence[Path]) -> list[Path]:
 
 
 def load_members(paths: Sequence[Path], device: torch.device) -> list[Member]:
-    """Load every checkpoint found under ``paths`` (sha256-verified) for inference."""
+    """Load every checkpoint found under ``paths`` (sha256-verified) for inference.
+
+    A folder with a weights ``manifest.json`` (the shipped weights) has every listed file
+    checked against the manifest first.
+    """
+    from isles2018.weights import verify_weights
+
+    for path in map(Path, paths):
+        if path.is_dir():
+            verify_weights(path)
     members = []
     for folder in find_checkpoints(paths):
         models, config, stats, _ = load_checkpoint(folder, device=device)
@@ -141,7 +150,7 @@ def predict_arrays(
         tta: average over identity, x-flip, y-flip and both.
         batch_size: slices per forward pass.
         amp: autocast dtype (``torch.bfloat16``) or None for fp32.
-        channels_last: feed NHWC tensors.
+        channels_last: feed NHWC tensors (the members' weights are made NHWC too).
         allow_dwi: accept checkpoints that read MR_DWI (validation on training cases loaded
             with it); test-time inference never has MR_DWI, so this is off by default.
 
@@ -159,6 +168,10 @@ def predict_arrays(
     for member in members:
         if "MR_DWI" in member.stats.channels and not allow_dwi:
             raise ValueError(f"{member.path}: this checkpoint reads MR_DWI, which inference lacks")
+        if channels_last:
+            # NHWC weights too: with NCHW weights each convolution copies its weight to NHWC on
+            # every call (4-7 % slower on CPU, benchmarks/inference.py). A no-op once converted.
+            member.models.to(device, channels_last=True)
         normalised = member.stats.normalise_inputs(arrays)
         member_dwi = []
         for start in range(0, slices, batch_size):
