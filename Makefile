@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 PYTEST_ARGS ?=
 
-.PHONY: install test test-fast lint format clean
+.PHONY: install test test-fast lint format clean demo weights
 
 install: $(VENV)/.installed
 
@@ -24,15 +24,39 @@ test-fast: install
 	$(PY) -m pytest -n 2 --dist loadgroup -m "not slow and not docker" $(PYTEST_ARGS)
 
 lint: install
-	$(VENV)/bin/ruff check isles2018 evaluation tests benchmarks entrypoint.py
-	$(VENV)/bin/ruff format --check isles2018 evaluation tests benchmarks entrypoint.py
+	$(VENV)/bin/ruff check isles2018 evaluation tests benchmarks scripts entrypoint.py
+	$(VENV)/bin/ruff format --check isles2018 evaluation tests benchmarks scripts entrypoint.py
 
 format: install
-	$(VENV)/bin/ruff format isles2018 evaluation tests benchmarks entrypoint.py
-	$(VENV)/bin/ruff check --fix isles2018 evaluation tests benchmarks entrypoint.py
+	$(VENV)/bin/ruff format isles2018 evaluation tests benchmarks scripts entrypoint.py
+	$(VENV)/bin/ruff check --fix isles2018 evaluation tests benchmarks scripts entrypoint.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache demo wheelhouse
+
+# The whole pipeline on synthetic data with the shipped weights (about 2 minutes after install):
+# phantom TESTING cases with references -> predictions (shipped weights and the threshold
+# method) -> scores, report and a paired comparison.
+DEMO ?= demo
+BIN := $(VENV)/bin
+demo: install
+	rm -rf $(DEMO)
+	$(BIN)/isles2018 phantom $(DEMO)/phantom --cases 1 --test-cases 12 --seed 7 --profile ci --workers 2
+	$(BIN)/isles2018 predict $(DEMO)/phantom/TESTING --weights weights --out $(DEMO)/predictions/gan
+	$(BIN)/isles2018 predict $(DEMO)/phantom/TESTING --method threshold --out $(DEMO)/predictions/threshold
+	$(BIN)/isles-eval score --prediction $(DEMO)/predictions/threshold --reference $(DEMO)/phantom/REFERENCE \
+	  --out $(DEMO)/eval/threshold > $(DEMO)/threshold.md
+	$(BIN)/isles-eval score --prediction $(DEMO)/predictions/gan --reference $(DEMO)/phantom/REFERENCE \
+	  --out $(DEMO)/eval/gan --report
+	$(BIN)/isles-eval compare $(DEMO)/eval/threshold $(DEMO)/eval/gan --metric dice
+	@echo
+	@echo "Threshold method (rCBF < 30 % and Tmax > 6 s):"
+	@grep '^| overall' $(DEMO)/threshold.md
+	@echo "Report: $(DEMO)/eval/gan/report.html   predictions: $(DEMO)/predictions/"
+
+# Retrain the shipped weights on phantom data and rewrite weights/manifest.json (measured).
+weights: install
+	$(PY) scripts/make_weights.py --device auto
 
 # ---- container -------------------------------------------------------------------------------
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)

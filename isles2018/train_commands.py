@@ -6,7 +6,7 @@ torch is imported inside the commands, never at module level, so ``--help`` stay
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -57,11 +57,19 @@ def _setup(device_name: str) -> tuple[Any, Any]:
     return context, device
 
 
-def _threads(count: int) -> None:
+def _launch(runtime: Any, run: Callable[[Any, Any], Any]) -> tuple[Any, Any]:
+    """Set threads, start (and always stop) the process group, and call ``run(device, ctx)``."""
     import torch
 
-    if count > 0:
-        torch.set_num_threads(count)
+    from isles2018.distributed import shutdown_distributed
+
+    if runtime.num_threads > 0:
+        torch.set_num_threads(runtime.num_threads)
+    context, device = _setup(runtime.device)
+    try:
+        return context, run(device, context)
+    finally:
+        shutdown_distributed()
 
 
 @click.command("train")
@@ -96,28 +104,25 @@ def train(
     Under torchrun every process trains the same folds on its share of the slices.
     """
     from isles2018.crossval import apply_overrides, train_run
-    from isles2018.distributed import shutdown_distributed
 
     with _user_errors():
         stored = out / "config.json"
         if config_name is None:
             config_name = str(stored) if resume and stored.is_file() else "gan-gn-maxout"
         config = apply_overrides(load_config(config_name), epochs=epochs, seed=seed, device=device)
-        _threads(config.runtime.num_threads)
-        context, torch_device = _setup(config.runtime.device)
-        try:
-            results = train_run(
+        context, results = _launch(
+            config.runtime,
+            lambda device, context: train_run(
                 data,
                 out,
                 config,
                 folds=folds,
                 resume=resume,
-                device=torch_device,
+                device=device,
                 context=context,
                 progress=not quiet,
-            )
-        finally:
-            shutdown_distributed()
+            ),
+        )
     if context.is_main:
         for result in results:
             dice = "-" if result.val_dice is None else f"{result.val_dice:.4f}"
@@ -159,27 +164,23 @@ def ablation(
 ) -> None:
     """Train the four stages of Table 1 into RUN/<stage>/; print their Dice beside the paper's."""
     from isles2018.crossval import ablation_table, run_ablation, stage_configs
-    from isles2018.distributed import shutdown_distributed
 
     with _user_errors():
         configs = stage_configs(
             stages or STAGES, config_suffix, epochs=epochs, seed=seed, device=device
         )
-        first = next(iter(configs.values()))
-        _threads(first.runtime.num_threads)
-        context, torch_device = _setup(first.runtime.device)
-        try:
-            results = run_ablation(
+        context, results = _launch(
+            next(iter(configs.values())).runtime,
+            lambda device, context: run_ablation(
                 data,
                 out,
                 configs,
                 folds=folds,
                 resume=resume,
-                device=torch_device,
+                device=device,
                 context=context,
                 progress=not quiet,
-            )
-        finally:
-            shutdown_distributed()
+            ),
+        )
     if context.is_main:
         click.echo(ablation_table(results))

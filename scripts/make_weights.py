@@ -22,7 +22,6 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,15 +30,20 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from isles2018.regression import REGRESSION_SET, TRAIN_SET, score_methods  # noqa: E402
+from isles2018.regression import (  # noqa: E402
+    REGRESSION_SET,
+    TRAIN_SET,
+    invoke,
+    score_methods,
+)
 
 CONFIG = "demo"
 
 
 def isles2018(*args: str) -> None:
-    """Run an ``isles2018`` command, failing loudly."""
+    """Run an ``isles2018`` command, echoing it first."""
     print("$ isles2018", " ".join(args), flush=True)
-    subprocess.run([sys.executable, "-m", "isles2018", *args], check=True)
+    invoke(*args)
 
 
 def hardware() -> dict[str, object]:
