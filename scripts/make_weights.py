@@ -24,7 +24,6 @@ import platform
 import shutil
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -72,6 +71,9 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=None, help="scratch folder (default: tmp)")
     parser.add_argument("--out", type=Path, default=REPO / "weights")
     parser.add_argument("--device", default="auto")
+    parser.add_argument(
+        "--reuse-run", action="store_true", help="keep a finished WORK/run (skip training)"
+    )
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="isles2018-weights-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -89,19 +91,23 @@ def main() -> None:
         "--workers",
         "2",
     )
-    started = time.perf_counter()
-    isles2018(
-        "train",
-        str(data / "TRAINING"),
-        "--out",
-        str(run),
-        "--config",
-        CONFIG,
-        "--device",
-        args.device,
-        "--quiet",
+    if not (args.reuse_run and run.is_dir()):
+        isles2018(
+            "train",
+            str(data / "TRAINING"),
+            "--out",
+            str(run),
+            "--config",
+            CONFIG,
+            "--device",
+            args.device,
+            "--quiet",
+        )
+    training_seconds = sum(
+        json.loads(line)["seconds"]
+        for log in sorted(run.glob("fold_*/metrics.jsonl"))
+        for line in log.read_text().splitlines()
     )
-    training_seconds = time.perf_counter() - started
     isles2018("crossval", str(run), "--data", str(data / "TRAINING"), "--device", args.device)
     summary = json.loads((run / "crossval" / "eval" / "summary.json").read_text())
 

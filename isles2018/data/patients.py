@@ -3,7 +3,8 @@
 Order of precedence:
 
 1. A ``cases.csv`` beside the data (in the partition folder or its parent) with the columns
-   ``partition, case, patient`` — synthetic data sets carry their own.
+   ``partition, case, patient`` — synthetic data sets carry their own. Rows whose partition is
+   the folder's own name win, then the split's (TRAINING/TESTING), then rows without one.
 2. The real ISLES 2018 data set, recognised by its case ids, slice counts and CT perfusion time
    points all matching the published table shipped with the package
    (``isles2018/data/isles2018_cases.csv``).
@@ -51,10 +52,10 @@ def _from_sidecar(partition: Path, split: str, case_ids: list[str]) -> dict[str,
         sidecar = folder / SIDECAR
         if sidecar.is_file():
             table = _read_table(sidecar.read_text().splitlines(), str(sidecar))
-            name = _partition_name(split)
+            names = (partition.name.upper(), _partition_name(split), "")
             result = {}
             for case_id in case_ids:
-                row = table.get((name, case_id)) or table.get(("", case_id))
+                row = next((table[(n, case_id)] for n in names if (n, case_id) in table), None)
                 result[case_id] = row["patient"] if row else case_id
             return result
     return None

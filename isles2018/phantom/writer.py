@@ -210,12 +210,20 @@ def write_case(case: CaseData, out: Path, *, gzip: bool, five_d: bool) -> dict[s
 
 
 def write_cases_csv(out: Path, plans: list[CasePlan]) -> None:
-    """``cases.csv`` with the columns of ``isles2018/data/isles2018_cases.csv``."""
+    """``cases.csv`` with the columns of ``isles2018/data/isles2018_cases.csv``.
+
+    Testing cases are listed twice: under ``TESTING`` and under ``REFERENCE`` (their ground-truth
+    tree), so that a tool reading the reference folder finds its patients by the folder's name.
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CASES_COLUMNS)
-    for plan in plans:
-        p = plan.patient
-        writer.writerow((plan.partition, plan.case_id, p.patient_id, p.slices, p.frames))
+    for partition in (None, REFERENCE):
+        for plan in plans:
+            if partition is not None and plan.partition != "TESTING":
+                continue
+            p = plan.patient
+            name = partition or plan.partition
+            writer.writerow((name, plan.case_id, p.patient_id, p.slices, p.frames))
     with atomic_path(out / CASES_CSV) as temporary:
         temporary.write_text(buffer.getvalue())

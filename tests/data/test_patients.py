@@ -4,6 +4,7 @@ import csv
 from pathlib import Path
 
 from isles2018.data.layout import discover_cases
+from isles2018.data.modalities import Modality
 from isles2018.data.patients import published_table
 
 
@@ -52,3 +53,12 @@ def test_sidecar_wins(tmp_path: Path, make_case) -> None:
         writer.writerow(["TRAINING", "case_3", "phantom_002", 2, 8])
     patients = [c.patient_id for c in discover_cases(root)]
     assert patients == ["phantom_001", "phantom_001", "phantom_002"]
+
+
+def test_sidecar_rows_of_the_folder_own_name_win(tmp_path: Path, make_case) -> None:
+    root = tmp_path / "set"
+    make_case(root / "REFERENCE", 1, modalities=(Modality.MTT, Modality.OT))
+    (root / "cases.csv").write_text(
+        "partition,case,patient\nTRAINING,case_1,train_a\nREFERENCE,case_1,test_a\n"
+    )
+    assert [c.patient_id for c in discover_cases(root / "REFERENCE")] == ["test_a"]

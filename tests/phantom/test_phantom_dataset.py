@@ -85,7 +85,12 @@ def test_cases_csv_manifest_and_sidecars(ci_dataset: Path) -> None:
     with open(ci_dataset / "cases.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert list(rows[0]) == ["partition", "case", "patient", "slices", "ctp_timepoints"]
-    assert [(r["partition"], r["case"]) for r in rows][-1] == ("TESTING", "case_2")
+    keys = [(r["partition"], r["case"]) for r in rows]
+    assert ("TESTING", "case_2") in keys
+    # the reference tree's rows repeat the testing rows under its own folder name
+    testing = [{**r, "partition": "REFERENCE"} for r in rows if r["partition"] == "TESTING"]
+    assert [r for r in rows if r["partition"] == "REFERENCE"] == testing
+    rows = [r for r in rows if r["partition"] != "REFERENCE"]
     manifest = read_manifest(ci_dataset)
     assert manifest["complete"] is True
     assert manifest["parameters"]["seed"] == 11 and manifest["parameters"]["profile"] == "ci"
