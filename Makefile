@@ -34,7 +34,7 @@ format: install
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache demo wheelhouse
 
-# The whole pipeline on synthetic data with the shipped weights (about 2 minutes after install):
+# The whole pipeline on synthetic data with the shipped weights (2-3 minutes after install):
 # phantom TESTING cases with references -> predictions (shipped weights and the threshold
 # method) -> scores, report and a paired comparison.
 DEMO ?= demo

@@ -108,7 +108,7 @@ def test_tampered_weights_are_detected(tmp_path: Path) -> None:
 def test_sidecar_config_that_does_not_fit_the_weights_is_rejected(tmp_path: Path) -> None:
     save(tmp_path, trained()[0])
     meta = json.loads((tmp_path / SIDECAR).read_text())
-    meta["config"]["model"]["width"] = 16
+    meta["config"]["model"]["width"] = 2 * CONFIG.model.width
     (tmp_path / SIDECAR).write_text(json.dumps(meta))
     with pytest.raises(CheckpointError, match="do not fit"):
         load_checkpoint(tmp_path)

@@ -189,7 +189,10 @@ def test_predictions_match_the_host(client, image, trained_run, phantom, tmp_pat
 def baked(client, image: str, trained_run: Path, tmp_path_factory) -> str:
     context = tmp_path_factory.mktemp("bake")
     shutil.copytree(trained_run, context / "run")
-    (context / "Dockerfile").write_text(f"FROM {image}\nCOPY run/ /opt/app/weights/\n")
+    (context / "Dockerfile").write_text(
+        f"FROM {image}\nUSER root\nRUN rm -rf /opt/app/weights && mkdir /opt/app/weights\n"
+        "COPY run/ /opt/app/weights/\nUSER app\n"
+    )
     client.images.build(path=str(context), tag=BAKED_TAG, rm=True)
     return BAKED_TAG
 
