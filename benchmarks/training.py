@@ -16,6 +16,7 @@ import argparse
 import time
 
 import torch
+from _peak import matmul_peak, synchronise
 from torch.utils.flop_counter import FlopCounterMode
 
 from isles2018.config import load_config, with_overrides
@@ -23,26 +24,6 @@ from isles2018.data.dataset import Batch
 from isles2018.distributed import resolve_device
 from isles2018.models import build_models
 from isles2018.training import make_optimisers, train_step
-
-
-def synchronise(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def matmul_peak(device: torch.device, dtype: torch.dtype, size: int, repeats: int) -> float:
-    """Best FLOP/s of ``size × size`` matrix products in ``dtype``."""
-    a = torch.randn(size, size, device=device, dtype=dtype)
-    b = torch.randn(size, size, device=device, dtype=dtype)
-    torch.matmul(a, b)
-    synchronise(device)
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        torch.matmul(a, b)
-        synchronise(device)
-        best = min(best, time.perf_counter() - start)
-    return 2 * size**3 / best
 
 
 def make_batch(batch: int, size: int, device: torch.device) -> Batch:

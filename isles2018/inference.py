@@ -170,7 +170,7 @@ def predict_arrays(
             raise ValueError(f"{member.path}: this checkpoint reads MR_DWI, which inference lacks")
         if channels_last:
             # NHWC weights too: with NCHW weights each convolution copies its weight to NHWC on
-            # every call (4-7 % slower on CPU, benchmarks/inference.py). A no-op once converted.
+            # every call (2-7 % slower on a 2-core CPU, torch 2.13). A no-op once converted.
             member.models.to(device, channels_last=True)
         normalised = member.stats.normalise_inputs(arrays)
         member_dwi = []
