@@ -15,7 +15,6 @@ from the embedded config and loads the weights. It never imports the trainer.
 from __future__ import annotations
 
 import datetime
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from isles2018.config import Config, from_dict, to_dict
-from isles2018.data.io import atomic_path
+from isles2018.data.io import atomic_path, file_digest
 from isles2018.data.normalise import NormStats
 from isles2018.models import Models, build_models
 
@@ -39,20 +38,11 @@ class CheckpointError(ValueError):
     """A missing, damaged, tampered or incompatible checkpoint (one readable line)."""
 
 
-def sha256_of(path: Path) -> str:
-    """Hex sha256 of a file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for chunk in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _save_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str]) -> str:
     plain = {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
     with atomic_path(path) as temporary:
         save_file(plain, str(temporary), metadata=metadata)
-        digest = sha256_of(temporary)
+        digest = file_digest(temporary)
     return digest
 
 
@@ -164,7 +154,7 @@ def _verified_tensors(folder: Path, entry: dict[str, Any]) -> dict[str, torch.Te
     path = folder / entry["file"]
     if not path.is_file():
         raise CheckpointError(f"{path}: checkpoint file not found")
-    if sha256_of(path) != entry["sha256"]:
+    if file_digest(path) != entry["sha256"]:
         raise CheckpointError(f"{path}: sha256 mismatch (file changed or damaged since saved)")
     return load_file(str(path))
 

@@ -7,7 +7,6 @@ that case's CT_MTT (a wrong id or header made real submissions score "-1"), bina
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import zipfile
@@ -16,7 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
-from isles2018.data.io import DataError, atomic_path, geometry_differences, read_mask, stored_dtype
+from isles2018.data.io import (
+    DataError,
+    atomic_path,
+    file_digest,
+    geometry_differences,
+    read_mask,
+    stored_dtype,
+)
 from isles2018.data.layout import Case
 from isles2018.data.modalities import Modality
 
@@ -102,15 +108,6 @@ def validate_submission(folder: Path, cases: list[Case]) -> SubmissionReport:
     return SubmissionReport(checked, tuple(problems), tuple(sorted(methods)))
 
 
-def sha256sum(path: Path) -> str:
-    """Hex SHA-256 of a file."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def package_submission(folder: Path, archive: Path) -> Path:
     """Zip a validated submission folder with a ``MANIFEST.json`` of names and SHA-256.
 
@@ -119,7 +116,7 @@ def package_submission(folder: Path, archive: Path) -> Path:
     """
     folder = Path(folder)
     files = sorted(p for p in folder.iterdir() if PREDICTION.match(p.name))
-    manifest = {"files": [{"name": p.name, "sha256": sha256sum(p)} for p in files]}
+    manifest = {"files": [{"name": p.name, "sha256": file_digest(p)} for p in files]}
     with atomic_path(Path(archive)) as temporary:
         with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
             for path in files:

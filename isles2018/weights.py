@@ -12,7 +12,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from isles2018.checkpoint import CheckpointError, sha256_of
+from isles2018.checkpoint import CheckpointError
+from isles2018.data.io import file_digest
 
 MANIFEST = "manifest.json"
 
@@ -52,7 +53,7 @@ def verify_weights(folder: Path) -> dict[str, Any] | None:
         path = folder / name
         if not path.is_file():
             raise CheckpointError(f"{path}: listed in {MANIFEST} but missing")
-        if sha256_of(path) != digest:
+        if file_digest(path) != digest:
             raise CheckpointError(f"{path}: SHA-256 differs from {MANIFEST} (changed or damaged)")
     return manifest
 
@@ -65,7 +66,7 @@ def write_manifest(folder: Path, record: dict[str, Any]) -> Path:
         for p in folder.rglob("*")
         if p.is_file() and p.suffix in (".safetensors", ".json") and p.name != MANIFEST
     )
-    manifest = {**record, "files": {str(p.relative_to(folder)): sha256_of(p) for p in files}}
+    manifest = {**record, "files": {str(p.relative_to(folder)): file_digest(p) for p in files}}
     path = folder / MANIFEST
     path.write_text(json.dumps(manifest, indent=2) + "\n")
     return path

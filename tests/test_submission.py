@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import json
 import zipfile
 from pathlib import Path
@@ -12,7 +13,11 @@ from isles2018.cli import main
 from isles2018.data.io import write_like, write_prediction, write_volume
 from isles2018.data.layout import discover_cases
 from isles2018.data.modalities import REQUIRED, Modality
-from isles2018.submission import sha256sum, validate_submission
+from isles2018.submission import validate_submission
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 @pytest.fixture
@@ -100,7 +105,7 @@ def test_cli_validate_and_package(testing: Path, tmp_path: Path) -> None:
         manifest = json.loads(bundle.read("MANIFEST.json"))
     assert len(names) == 4 and "MANIFEST.json" in names
     for entry in manifest["files"]:
-        assert entry["sha256"] == sha256sum(sub / entry["name"])
+        assert entry["sha256"] == _sha256(sub / entry["name"])
     (sub / "extra.nii").write_bytes(b"")
     refused = runner.invoke(
         main,

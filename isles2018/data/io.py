@@ -14,6 +14,7 @@ Canonical conventions, decided here once:
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -80,6 +81,12 @@ def _time_step_s(image: nib.Nifti1Image, time_axis: int) -> float | None:
     _, time_unit = image.header.get_xyzt_units()
     scale = {"msec": 1e-3, "usec": 1e-6}.get(time_unit, 1.0)
     return step * scale
+
+
+def file_digest(path: Path, algorithm: str = "sha256") -> str:
+    """Hex digest of a file's bytes (``sha256`` for manifests, ``md5`` for the official zips)."""
+    with Path(path).open("rb") as handle:
+        return hashlib.file_digest(handle, algorithm).hexdigest()
 
 
 def header_shape(path: Path) -> tuple[int, ...]:

@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import tempfile
 import zipfile
 from pathlib import Path, PurePosixPath
 
-from isles2018.data.io import DataError
+from isles2018.data.io import DataError, file_digest
 
 #: MD5 of the official zips (ISLES 2018 data page).
 KNOWN_MD5: dict[str, str] = {
     "ISLES2018_Training.zip": "b6d16c456e173743e30a3fbdb3bd29a5",
     "ISLES2018_Testing.zip": "932a493c105024942700fe589cd441a9",
 }
-
-
-def md5sum(path: Path, chunk_bytes: int = 1 << 20) -> str:
-    """Hex MD5 of a file, read in chunks."""
-    digest = hashlib.md5(usedforsecurity=False)
-    with Path(path).open("rb") as handle:
-        while block := handle.read(chunk_bytes):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _wanted(name: str) -> bool:
@@ -60,7 +50,7 @@ def unpack_zip(archive: Path, destination: Path, expected_md5: str | None = None
         raise DataError(
             f"{archive}: not an official ISLES 2018 zip name ({known}); pass --md5 to check it"
         )
-    actual = md5sum(archive)
+    actual = file_digest(archive, "md5")
     if actual.lower() != expected.lower():
         raise DataError(
             f"{archive}: MD5 {actual} does not match the expected {expected} "

@@ -16,6 +16,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from isles2018 import __version__
+from isles2018.data.io import file_digest
 from isles2018.phantom import PHANTOM_VERSION
 from isles2018.phantom.anatomy import MNI_NOTICE, load_templates
 from isles2018.phantom.sampling import MAX_CASES, CasePlan, Profile, get_profile, plan_cases
@@ -27,7 +28,6 @@ from isles2018.phantom.writer import (
     UNITS,
     case_paths,
     is_complete,
-    sha256_file,
     write_case,
     write_cases_csv,
     write_json,
@@ -197,8 +197,8 @@ def generate_dataset(request: Request, *, progress: bool = True) -> Result:
     for plan in plans:
         if (plan.partition, plan.number) not in generated:
             for path in case_paths(plan, request.ext):
-                hashes[path.as_posix()] = sha256_file(out / path)
-    hashes[CASES_CSV] = sha256_file(out / CASES_CSV)
+                hashes[path.as_posix()] = file_digest(out / path)
+    hashes[CASES_CSV] = file_digest(out / CASES_CSV)
     write_json(out / MANIFEST, _manifest(request, hashes, complete=True))
     return Result(generated=len(todo), skipped=len(plans) - len(todo), manifest=out / MANIFEST)
 

@@ -15,7 +15,6 @@ is written atomically and byte-for-byte deterministically (no time stamps in the
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import os
@@ -25,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from isles2018.data.io import atomic_path, write_volume
+from isles2018.data.io import atomic_path, file_digest, write_volume
 from isles2018.data.modalities import Modality, smir_name
 from isles2018.phantom.lesion import ZONES
 from isles2018.phantom.sampling import CasePlan, smir_ids
@@ -71,15 +70,6 @@ UNITS = {
     "MR_DWI": "arbitrary (b = 1000 s/mm2)",
     "OT": "{0, 1}",
 }
-
-
-def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def volume_name(modality: Modality, smir_id: str, ext: str) -> Path:
@@ -206,7 +196,7 @@ def write_case(case: CaseData, out: Path, *, gzip: bool, five_d: bool) -> dict[s
         shutil.copyfile(staging / mtt, reference / mtt)
         os.replace(reference, out / REFERENCE / plan.case_id)
     os.replace(staging, out / plan.partition / plan.case_id)
-    return {path.as_posix(): sha256_file(out / path) for path in case_paths(plan, ext)}
+    return {path.as_posix(): file_digest(out / path) for path in case_paths(plan, ext)}
 
 
 def write_cases_csv(out: Path, plans: list[CasePlan]) -> None:

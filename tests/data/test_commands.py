@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -13,7 +14,10 @@ from isles2018.cli import main
 from isles2018.data.io import read_volume, write_volume
 from isles2018.data.layout import discover_cases
 from isles2018.data.modalities import Modality
-from isles2018.data.unpack import md5sum
+
+
+def _md5(path: Path) -> str:
+    return hashlib.md5(Path(path).read_bytes()).hexdigest()
 
 
 def _invoke(*args: str):
@@ -104,7 +108,7 @@ def test_unpack_verifies_and_inspects(isles_training: Path, tmp_path: Path) -> N
     wrong = CliRunner().invoke(main, ["unpack", str(archive), str(dest)])
     assert wrong.exit_code == 1 and "does not match the expected b6d16c45" in wrong.output
     assert not dest.exists() or not any(dest.iterdir())
-    result = _invoke("unpack", str(archive), str(dest), "--md5", md5sum(archive))
+    result = _invoke("unpack", str(archive), str(dest), "--md5", _md5(archive))
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in dest.iterdir()) == ["TRAINING"]
     assert not list(dest.rglob("._*")) and not (dest / "__MACOSX").exists()
@@ -117,7 +121,7 @@ def test_unpack_truncated_zip_leaves_nothing(isles_training: Path, tmp_path: Pat
     truncated.write_bytes(archive.read_bytes()[: archive.stat().st_size // 2])
     dest = tmp_path / "dest"
     result = CliRunner().invoke(
-        main, ["unpack", str(truncated), str(dest), "--md5", md5sum(truncated)]
+        main, ["unpack", str(truncated), str(dest), "--md5", _md5(truncated)]
     )
     assert result.exit_code == 1 and "corrupt or truncated zip" in result.output
     assert list(dest.iterdir()) == []
