@@ -54,14 +54,14 @@ _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
 from evaluation.metrics import compute_metrics  # noqa: E402
-from isles2018.checkpoint import save_checkpoint  # noqa: E402
 from isles2018.config import load_config, with_overrides  # noqa: E402
 from isles2018.data.io import header_shape, read_mask  # noqa: E402
 from isles2018.data.layout import discover_cases  # noqa: E402
 from isles2018.data.modalities import Modality  # noqa: E402
 from isles2018.data.normalise import compute_stats  # noqa: E402
 from isles2018.data.stack import load_case_arrays  # noqa: E402
-from isles2018.inference import load_members, predict_arrays  # noqa: E402
+from isles2018.inference.checkpoint import save_checkpoint  # noqa: E402
+from isles2018.inference.predictor import load_members, predict_arrays  # noqa: E402
 from isles2018.models import Models, build_models, predict_probability  # noqa: E402
 
 SECTIONS = ("latency", "dice", "memory", "container")

@@ -14,16 +14,16 @@ from isles2018 import __version__
 
 #: command name → "module:attribute" of its click command.
 COMMANDS: dict[str, str] = {
-    "phantom": "isles2018.phantom.command:phantom",
+    "phantom": "isles2018.phantom.commands:phantom",
     "inspect": "isles2018.data.commands:inspect",
     "split": "isles2018.data.commands:split",
     "unpack": "isles2018.data.commands:unpack",
-    "train": "isles2018.train_commands:train",
-    "ablation": "isles2018.train_commands:ablation",
-    "predict": "isles2018.predict_command:predict",
-    "crossval": "isles2018.crossval_command:crossval",
-    "validate-submission": "isles2018.submission_commands:validate_submission",
-    "package-submission": "isles2018.submission_commands:package_submission",
+    "train": "isles2018.training.commands:train",
+    "ablation": "isles2018.training.commands:ablation",
+    "predict": "isles2018.inference.commands:predict",
+    "crossval": "isles2018.crossval.commands:crossval",
+    "validate-submission": "isles2018.submission.commands:validate_submission",
+    "package-submission": "isles2018.submission.commands:package_submission",
     "eval": "evaluation.cli:main",
 }
 

@@ -29,7 +29,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from isles2018.regression import (  # noqa: E402
+from isles2018.inference.regression import (  # noqa: E402
     REGRESSION_SET,
     TRAIN_SET,
     invoke,
@@ -122,7 +122,7 @@ def main() -> None:
 
     regression = score_methods(out, work / "regression", device=args.device)
     config = json.loads((run / "config.json").read_text())
-    from isles2018.weights import write_manifest
+    from isles2018.inference.weights import write_manifest
 
     record = {
         "purpose": "demo and tests only: trained on synthetic phantom data; not for clinical "

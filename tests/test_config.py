@@ -144,6 +144,8 @@ def test_config_module_does_not_import_torch() -> None:
     import subprocess
     import sys
 
-    code = "import sys, isles2018.config, isles2018.train_commands; print('torch' in sys.modules)"
+    code = (
+        "import sys, isles2018.config, isles2018.training.commands; print('torch' in sys.modules)"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "False", result.stderr

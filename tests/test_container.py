@@ -22,7 +22,7 @@ from isles2018.cli import main
 from isles2018.data.io import read_mask
 from isles2018.data.layout import discover_cases
 from isles2018.data.modalities import Modality
-from isles2018.submission import validate_submission
+from isles2018.submission.checks import validate_submission
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.xdist_group("docker")]
 

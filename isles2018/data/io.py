@@ -13,10 +13,6 @@ Canonical conventions, decided here once:
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +20,7 @@ import nibabel as nib
 import numpy as np
 
 from isles2018.data.modalities import prediction_name
+from isles2018.files import atomic_path
 
 
 class DataError(ValueError):
@@ -81,12 +78,6 @@ def _time_step_s(image: nib.Nifti1Image, time_axis: int) -> float | None:
     _, time_unit = image.header.get_xyzt_units()
     scale = {"msec": 1e-3, "usec": 1e-6}.get(time_unit, 1.0)
     return step * scale
-
-
-def file_digest(path: Path, algorithm: str = "sha256") -> str:
-    """Hex digest of a file's bytes (``sha256`` for manifests, ``md5`` for the official zips)."""
-    with Path(path).open("rb") as handle:
-        return hashlib.file_digest(handle, algorithm).hexdigest()
 
 
 def header_shape(path: Path) -> tuple[int, ...]:
@@ -152,32 +143,6 @@ def read_volume_sitk(path: Path) -> tuple[np.ndarray, tuple[float, ...]]:
     return np.ascontiguousarray(array.transpose(tuple(reversed(range(array.ndim))))), tuple(
         float(s) for s in image.GetSpacing()
     )
-
-
-def _umask() -> int:
-    current = os.umask(0o022)
-    os.umask(current)
-    return current
-
-
-@contextlib.contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it onto ``path`` only on success.
-
-    The temporary name keeps the extension (nibabel picks the format from it) and starts with a
-    dot so that discovery never mistakes it for data.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.parent / f".tmp-{os.getpid()}-{path.name}"
-    try:
-        yield temporary
-        # Some writers (safetensors) create 0600 files; give the result the usual permissions.
-        os.chmod(temporary, 0o666 & ~_umask())
-        os.replace(temporary, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            temporary.unlink()
 
 
 def write_volume(

@@ -8,7 +8,8 @@ import tempfile
 import zipfile
 from pathlib import Path, PurePosixPath
 
-from isles2018.data.io import DataError, file_digest
+from isles2018.data.io import DataError
+from isles2018.files import file_digest
 
 #: MD5 of the official zips (ISLES 2018 data page).
 KNOWN_MD5: dict[str, str] = {

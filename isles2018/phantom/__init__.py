@@ -4,7 +4,7 @@ Real anatomy (MNI ICBM152 2009 templates shipped by nilearn), indicator-dilution
 gamma-variate AIF, perfusion maps computed by block-circulant SVD deconvolution as clinical
 software does, DWI and plain CT from the tissue state, and ground truth beside the data.
 Entry points: :func:`isles2018.phantom.generate.generate_dataset` and the ``isles2018 phantom``
-command (:mod:`isles2018.phantom.command`); the README describes the output.
+command (:mod:`isles2018.phantom.commands`); the README describes the output.
 """
 
 from __future__ import annotations

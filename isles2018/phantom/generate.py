@@ -16,7 +16,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from isles2018 import __version__
-from isles2018.data.io import file_digest
+from isles2018.files import file_digest
 from isles2018.phantom import PHANTOM_VERSION
 from isles2018.phantom.anatomy import MNI_NOTICE, load_templates
 from isles2018.phantom.sampling import MAX_CASES, CasePlan, Profile, get_profile, plan_cases

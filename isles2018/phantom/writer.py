@@ -24,8 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from isles2018.data.io import atomic_path, file_digest, write_volume
+from isles2018.data.io import write_volume
 from isles2018.data.modalities import Modality, smir_name
+from isles2018.files import atomic_path, file_digest
 from isles2018.phantom.lesion import ZONES
 from isles2018.phantom.sampling import CasePlan, smir_ids
 from isles2018.phantom.synthesis import TIME_STEP_S, CaseData

@@ -8,7 +8,6 @@ import pytest
 
 from isles2018.data.io import (
     DataError,
-    atomic_path,
     read_volume,
     read_volume_sitk,
     write_prediction,
@@ -16,6 +15,7 @@ from isles2018.data.io import (
 )
 from isles2018.data.layout import discover_cases
 from isles2018.data.modalities import Modality
+from isles2018.files import atomic_path
 
 
 def test_spacing_order_nibabel_and_simpleitk(tmp_path: Path) -> None:

@@ -7,9 +7,9 @@ import pytest
 from phantom_helpers import dice
 
 from isles2018.data.modalities import Modality
+from isles2018.inference.threshold import threshold_core
 from isles2018.phantom.sampling import get_profile, plan_cases
 from isles2018.phantom.synthesis import synthesize_case
-from isles2018.threshold import threshold_core
 
 CALIBRATION_SEED = 2018
 #: Mean per-case Dice of the rule on this set, measured with generator version 1.0: 0.280

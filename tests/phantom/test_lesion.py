@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from isles2018.data.modalities import Modality
+from isles2018.inference.threshold import brain_mask_from_maps, normal_reference
 from isles2018.phantom.lesion import CORE, NORMAL, PENUMBRA, calibrate
 from isles2018.phantom.sampling import get_profile, sample_patient
-from isles2018.threshold import brain_mask_from_maps, normal_reference
 
 
 def test_calibration_hits_the_lesion_core_and_hypoperfused_volumes() -> None:

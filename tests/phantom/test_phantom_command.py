@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 import isles2018.phantom.generate as generate_module
-from isles2018.phantom.command import phantom
+from isles2018.phantom.commands import phantom
 from isles2018.phantom.generate import read_manifest
 
 

@@ -1,4 +1,4 @@
-"""Checks and packaging of an ISLES 2018 submission folder.
+"""Checks of an ISLES 2018 submission folder (packaging is :mod:`isles2018.submission.package`).
 
 A submission holds exactly one ``SMIR.<method>.<CT_MTT id>.nii`` per test case, on the grid of
 that case's CT_MTT (a wrong id or header made real submissions score "-1"), binary integer
@@ -7,9 +7,7 @@ that case's CT_MTT (a wrong id or header made real submissions score "-1"), bina
 
 from __future__ import annotations
 
-import json
 import re
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,8 +15,6 @@ import numpy as np
 
 from isles2018.data.io import (
     DataError,
-    atomic_path,
-    file_digest,
     geometry_differences,
     read_mask,
     stored_dtype,
@@ -106,20 +102,3 @@ def validate_submission(folder: Path, cases: list[Case]) -> SubmissionReport:
             checked += 1
             problems += [f"{case.case_id}: {p}" for p in _check_file(path, case)]
     return SubmissionReport(checked, tuple(problems), tuple(sorted(methods)))
-
-
-def package_submission(folder: Path, archive: Path) -> Path:
-    """Zip a validated submission folder with a ``MANIFEST.json`` of names and SHA-256.
-
-    The zip holds the prediction files at its top level (as the challenge expects) and the
-    manifest; it is written atomically.
-    """
-    folder = Path(folder)
-    files = sorted(p for p in folder.iterdir() if PREDICTION.match(p.name))
-    manifest = {"files": [{"name": p.name, "sha256": file_digest(p)} for p in files]}
-    with atomic_path(Path(archive)) as temporary:
-        with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
-            for path in files:
-                bundle.write(path, path.name)
-            bundle.writestr("MANIFEST.json", json.dumps(manifest, indent=2) + "\n")
-    return Path(archive)

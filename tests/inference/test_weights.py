@@ -7,14 +7,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from isles2018.checkpoint import CheckpointError, save_checkpoint
 from isles2018.config import load_config
 from isles2018.data.normalise import NormStats
-from isles2018.inference import load_members
+from isles2018.inference.checkpoint import CheckpointError, save_checkpoint
+from isles2018.inference.predictor import load_members
+from isles2018.inference.weights import read_manifest, verify_weights, write_manifest
 from isles2018.models import build_models
-from isles2018.weights import read_manifest, verify_weights, write_manifest
 
-SHIPPED = Path(__file__).resolve().parents[1] / "weights"
+SHIPPED = Path(__file__).resolve().parents[2] / "weights"
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""``isles2018 train`` and ``isles2018 ablation``: thin commands over :mod:`isles2018.crossval`.
+"""``isles2018 train`` and ``isles2018 ablation``: thin commands over :mod:`isles2018.training.run`.
 
 torch is imported inside the commands, never at module level, so ``--help`` stays fast.
 """
@@ -33,9 +33,9 @@ _quiet = click.option("--quiet", is_flag=True, help="No progress bars.")
 @contextlib.contextmanager
 def _user_errors() -> Iterator[None]:
     """Turn the pipeline's user-facing errors into one-line ClickExceptions."""
-    from isles2018.checkpoint import CheckpointError
-    from isles2018.crossval import TrainingError
     from isles2018.data.io import DataError
+    from isles2018.inference.checkpoint import CheckpointError
+    from isles2018.training.run import TrainingError
 
     try:
         yield
@@ -46,7 +46,7 @@ def _user_errors() -> Iterator[None]:
 def _setup(device_name: str) -> tuple[Any, Any]:
     import torch
 
-    from isles2018.distributed import init_distributed
+    from isles2018.training.distributed import init_distributed
 
     try:
         context, device = init_distributed(device_name)
@@ -61,7 +61,7 @@ def _launch(runtime: Any, run: Callable[[Any, Any], Any]) -> tuple[Any, Any]:
     """Set threads, start (and always stop) the process group, and call ``run(device, ctx)``."""
     import torch
 
-    from isles2018.distributed import shutdown_distributed
+    from isles2018.training.distributed import shutdown_distributed
 
     if runtime.num_threads > 0:
         torch.set_num_threads(runtime.num_threads)
@@ -103,7 +103,7 @@ def train(
 
     Under torchrun every process trains the same folds on its share of the slices.
     """
-    from isles2018.crossval import apply_overrides, train_run
+    from isles2018.training.run import apply_overrides, train_run
 
     with _user_errors():
         stored = out / "config.json"
@@ -163,7 +163,8 @@ def ablation(
     quiet: bool,
 ) -> None:
     """Train the four stages of Table 1 into RUN/<stage>/; print their Dice beside the paper's."""
-    from isles2018.crossval import ablation_table, run_ablation, stage_configs
+    from isles2018.crossval.table1 import ablation_table
+    from isles2018.training.ablation import run_ablation, stage_configs
 
     with _user_errors():
         configs = stage_configs(

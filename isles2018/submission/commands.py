@@ -22,7 +22,7 @@ def _testing_cases(data: Path) -> list:
 
 
 def _validate(folder: Path, data: Path, method_name: str | None) -> bool:
-    from isles2018.submission import validate_submission
+    from isles2018.submission.checks import validate_submission
 
     report = validate_submission(folder, _testing_cases(data))
     problems = list(report.problems)
@@ -65,7 +65,7 @@ def validate_submission(folder: Path, data: Path, method_name: str | None) -> No
 )
 def package_submission(folder: Path, data: Path, method_name: str | None, out: Path) -> None:
     """Validate a submission folder, then zip it with a SHA-256 manifest (nothing on failure)."""
-    from isles2018.submission import package_submission as package
+    from isles2018.submission.package import package_submission as package
 
     if not _validate(folder, data, method_name):
         raise click.ClickException(f"{folder}: not packaged because the submission is invalid")

@@ -9,7 +9,6 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from isles2018.checkpoint import save_checkpoint
 from isles2018.cli import main
 from isles2018.config import load_config
 from isles2018.data.io import read_volume
@@ -17,7 +16,8 @@ from isles2018.data.layout import discover_cases
 from isles2018.data.modalities import REQUIRED, Modality
 from isles2018.data.normalise import compute_stats
 from isles2018.data.stack import load_case_arrays
-from isles2018.inference import find_checkpoints, load_members, predict_arrays
+from isles2018.inference.checkpoint import save_checkpoint
+from isles2018.inference.predictor import find_checkpoints, load_members, predict_arrays
 from isles2018.models import build_models
 
 

@@ -13,18 +13,18 @@ from pathlib import Path
 
 import pytest
 
-from isles2018.regression import (
+from isles2018.inference.regression import (
     REGRESSION_SET,
     invoke,
     make_regression_set,
     mean_dice,
     score_methods,
 )
-from isles2018.weights import verify_weights
+from isles2018.inference.weights import verify_weights
 
 pytestmark = pytest.mark.slow
 
-WEIGHTS = Path(__file__).resolve().parents[1] / "weights"
+WEIGHTS = Path(__file__).resolve().parents[2] / "weights"
 
 
 @pytest.fixture(scope="module")

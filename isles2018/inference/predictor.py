@@ -5,7 +5,7 @@ segmentor → lesion probability; several checkpoints (e.g. the four folds) are 
 averaging probabilities; optional flip test-time augmentation; threshold 0.5; written in
 challenge format on the case's CT_MTT grid. Never needs MR_DWI (cross-validation of the
 ``dwi-unet`` stage may opt in, see ``allow_dwi``). The predictor needs only
-:func:`isles2018.checkpoint.load_checkpoint`, never the trainer.
+:func:`isles2018.inference.checkpoint.load_checkpoint`, never the trainer.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from isles2018.checkpoint import CheckpointError, load_checkpoint
 from isles2018.config import Config
 from isles2018.data.normalise import NormStats
 from isles2018.data.stack import CaseArrays, from_slices
+from isles2018.inference.checkpoint import CheckpointError, load_checkpoint
 from isles2018.models import LESION_THRESHOLD, Models, run_pipeline
 
 _SIDECAR = "checkpoint.json"
@@ -94,7 +94,7 @@ def load_members(paths: Sequence[Path], device: torch.device) -> list[Member]:
     A folder with a weights ``manifest.json`` (the shipped weights) has every listed file
     checked against the manifest first.
     """
-    from isles2018.weights import verify_weights
+    from isles2018.inference.weights import verify_weights
 
     for path in map(Path, paths):
         if path.is_dir():

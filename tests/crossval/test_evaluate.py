@@ -13,7 +13,6 @@ import pytest
 import torch
 from click.testing import CliRunner, Result
 
-from isles2018.checkpoint import save_checkpoint
 from isles2018.cli import main
 from isles2018.config import load_config
 from isles2018.data.layout import discover_cases
@@ -21,7 +20,8 @@ from isles2018.data.modalities import Modality
 from isles2018.data.normalise import compute_stats
 from isles2018.data.splits import Splits, split_cases
 from isles2018.data.stack import load_case_arrays
-from isles2018.inference import load_members, predict_arrays
+from isles2018.inference.checkpoint import save_checkpoint
+from isles2018.inference.predictor import load_members, predict_arrays
 from isles2018.models import build_models
 
 CPU = torch.device("cpu")

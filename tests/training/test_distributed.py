@@ -14,8 +14,12 @@ from safetensors.torch import load_file
 
 from isles2018.config import load_config
 from isles2018.data.modalities import Modality
-from isles2018.distributed import DistributedContext, init_distributed, launched_by_torchrun
 from isles2018.models import build_models
+from isles2018.training.distributed import (
+    DistributedContext,
+    init_distributed,
+    launched_by_torchrun,
+)
 
 WORKER = textwrap.dedent(
     """
@@ -24,9 +28,9 @@ WORKER = textwrap.dedent(
     from safetensors.torch import save_file
     from isles2018.config import load_config, with_overrides
     from isles2018.data.dataset import Batch
-    from isles2018.distributed import init_distributed, shutdown_distributed
+    from isles2018.training.distributed import init_distributed, shutdown_distributed
     from isles2018.models import build_models
-    from isles2018.training import make_optimisers, train_step
+    from isles2018.training.step import make_optimisers, train_step
 
     torch.set_num_threads(1)
     context, device = init_distributed("cpu")
@@ -101,7 +105,7 @@ def test_train_command_under_torchrun_writes_once(tmp_path: Path, make_case) -> 
     for number in (1, 2, 3, 4):
         make_case(data, number, shape=(32, 32, 2), modalities=tuple(Modality))
     (tmp_path / "launch.py").write_text(
-        "import sys\nfrom isles2018.train_commands import train\ntrain.main(sys.argv[1:])\n"
+        "import sys\nfrom isles2018.training.commands import train\ntrain.main(sys.argv[1:])\n"
     )
     run = tmp_path / "run"
     args = [str(data), "--out", str(run), "--config", "ci", "--fold", "0", "--epochs", "2"]

@@ -13,7 +13,7 @@ from isles2018.cli import main
 from isles2018.data.io import write_like, write_prediction, write_volume
 from isles2018.data.layout import discover_cases
 from isles2018.data.modalities import REQUIRED, Modality
-from isles2018.submission import validate_submission
+from isles2018.submission.checks import validate_submission
 
 
 def _sha256(path: Path) -> str:

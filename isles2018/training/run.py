@@ -1,4 +1,4 @@
-"""Cross-validation runs and the Table 1 ablation: folds, checkpoints, resume, logs.
+"""Cross-validation training runs: folds, checkpoints, resume.
 
 Run layout::
 
@@ -6,12 +6,12 @@ Run layout::
     RUN/fold_<k>/checkpoint.safetensors  checkpoint.json  training_state.safetensors
                  metrics.jsonl  loss_curve.png
 
-Ablation: ``RUN/<stage>/`` holds one such run per stage of Table 1.
+The per-epoch log is :mod:`isles2018.training.metrics_log`; the ablation (``RUN/<stage>/``)
+is :mod:`isles2018.training.ablation`.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,18 +22,24 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from isles2018.checkpoint import SIDECAR, load_training_state, read_sidecar, save_checkpoint
 from isles2018.config import STAGES, Config, load_config, save_config, to_dict, with_overrides
-from isles2018.crossval_report import PAPER_DICE as PAPER_DICE  # moved there; re-exported
-from isles2018.crossval_report import ablation_table as ablation_table
 from isles2018.data.dataset import SliceDataset, load_cases
 from isles2018.data.normalise import compute_stats
-from isles2018.distributed import DistributedContext
+from isles2018.inference.checkpoint import (
+    SIDECAR,
+    load_training_state,
+    read_sidecar,
+    save_checkpoint,
+)
 from isles2018.models import build_models
-from isles2018.training import amp_dtype, make_optimisers, train_epoch, validate
-
-METRICS = "metrics.jsonl"
-CURVE = "loss_curve.png"
+from isles2018.training.distributed import DistributedContext
+from isles2018.training.metrics_log import (
+    METRICS,
+    append_metrics,
+    plot_loss_curve,
+    truncate_metrics,
+)
+from isles2018.training.step import amp_dtype, make_optimisers, train_epoch, validate
 
 
 class TrainingError(ValueError):
@@ -76,47 +82,6 @@ def check_dwi(cases: Sequence[Any], config: Config) -> None:
 
 def _seed(*parts: int) -> int:
     return int(np.random.SeedSequence(list(parts)).generate_state(1)[0])
-
-
-def _append_metrics(folder: Path, record: dict[str, Any]) -> None:
-    with open(folder / METRICS, "a") as stream:
-        stream.write(json.dumps(record) + "\n")
-
-
-def read_metrics(folder: Path) -> list[dict[str, Any]]:
-    """The per-epoch records of a fold's ``metrics.jsonl`` (empty if none)."""
-    path = Path(folder) / METRICS
-    if not path.is_file():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
-def _truncate_metrics(folder: Path, epochs_done: int) -> None:
-    kept = [r for r in read_metrics(folder) if r["epoch"] <= epochs_done]
-    (folder / METRICS).write_text("".join(json.dumps(r) + "\n" for r in kept))
-
-
-def plot_loss_curve(folder: Path) -> Path:
-    """Write ``loss_curve.png``: training losses and validation Dice per epoch (Agg, no GUI)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    records = read_metrics(folder)
-    figure = Figure(figsize=(9, 4))
-    FigureCanvasAgg(figure)
-    losses, dice = figure.add_subplot(1, 2, 1), figure.add_subplot(1, 2, 2)
-    names = [k for k in records[0] if k.endswith("loss")] if records else []
-    for name in names:
-        losses.plot([r["epoch"] for r in records], [r[name] for r in records], label=name)
-    losses.set(xlabel="epoch", ylabel="loss", title="training losses")
-    if names:
-        losses.legend()
-    scored = [r for r in records if r.get("val_dice") is not None]
-    dice.plot([r["epoch"] for r in scored], [r["val_dice"] for r in scored], marker=".")
-    dice.set(xlabel="epoch", ylabel="mean Dice", title="validation Dice", ylim=(0, 1))
-    figure.tight_layout()
-    figure.savefig(Path(folder) / CURVE, dpi=80)
-    return Path(folder) / CURVE
 
 
 def _gather_rng(generator: torch.Generator, context: DistributedContext) -> dict[str, torch.Tensor]:
@@ -180,7 +145,7 @@ def train_fold(
         generator.set_state(rng[f"augment.{context.rank}"])
         start = int(meta["epoch"])
         if context.is_main:
-            _truncate_metrics(folder, start)
+            truncate_metrics(folder, start)
     elif context.is_main and (folder / METRICS).exists():
         (folder / METRICS).unlink()  # a run that never reached its first checkpoint
     folder.mkdir(parents=True, exist_ok=True)
@@ -206,7 +171,7 @@ def train_fold(
             record.update(val_dice=val_dice, val_dice_per_case=per_case)
         record["seconds"] = round(time.perf_counter() - begin, 3)
         if context.is_main:
-            _append_metrics(folder, record)
+            append_metrics(folder, record)
             shown = " ".join(f"{k} {v:.4g}" for k, v in losses.items() if k != "lr")
             dice_text = "" if record["val_dice"] is None else f" | val dice {val_dice:.4f}"
             tqdm.write(f"fold {fold} epoch {done}/{epochs} | {shown}{dice_text}")
@@ -319,26 +284,3 @@ def train_run(
         )
         for fold in chosen
     ]
-
-
-def stage_configs(
-    stages: Sequence[str] = STAGES, suffix: str | None = None, **overrides: Any
-) -> dict[str, Config]:
-    """The config of each ablation stage: ``<stage>[+<suffix>]`` with the CLI overrides."""
-    return {
-        stage: apply_overrides(load_config(f"{stage}+{suffix}" if suffix else stage), **overrides)
-        for stage in stages
-    }
-
-
-def run_ablation(
-    data: Path, out: Path, configs: dict[str, Config], **options: Any
-) -> dict[str, list[FoldResult]]:
-    """Train every stage's cross-validation into ``out/<stage>/`` (Table 1).
-
-    Every stage is checked for MR_DWI before any training starts.
-    """
-    cases = training_cases(data)
-    for config in configs.values():
-        check_dwi(cases, config)
-    return {stage: train_run(data, Path(out) / stage, c, **options) for stage, c in configs.items()}

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from isles2018.config import LossConfig
-from isles2018.losses import (
+from isles2018.training.losses import (
     adversarial_loss,
     discriminator_loss,
     generalised_dice_score,

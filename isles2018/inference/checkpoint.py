@@ -23,8 +23,8 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from isles2018.config import Config, from_dict, to_dict
-from isles2018.data.io import atomic_path, file_digest
 from isles2018.data.normalise import NormStats
+from isles2018.files import atomic_path, file_digest
 from isles2018.models import Models, build_models
 
 WEIGHTS = "checkpoint.safetensors"

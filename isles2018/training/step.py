@@ -3,7 +3,7 @@
 Each iteration alternates (1) a discriminator step on eq. 2 and (2) one joint step of generator
 and segmentor on eq. 6 with the discriminator frozen; both with RMSprop (lr 1e-4, α 0.9).
 Stages without a GAN take a segmentor-only step on eq. 5. The fold loop (checkpoints, resume,
-logs) is in :mod:`isles2018.crossval`.
+logs) is in :mod:`isles2018.training.run`.
 """
 
 from __future__ import annotations
@@ -20,15 +20,15 @@ from isles2018.config import Config, LossConfig, OptimConfig, RuntimeConfig
 from isles2018.data.augment import augment_batch
 from isles2018.data.dataset import Batch, SliceDataset
 from isles2018.data.normalise import NormStats
-from isles2018.distributed import DistributedContext
-from isles2018.losses import (
+from isles2018.models import LESION_THRESHOLD, Models, predict_slices, unwrap
+from isles2018.training.distributed import DistributedContext
+from isles2018.training.losses import (
     adversarial_loss,
     discriminator_loss,
     generator_loss,
     segmentation_loss,
     total_loss,
 )
-from isles2018.models import LESION_THRESHOLD, Models, predict_slices, unwrap
 
 
 @dataclass

@@ -89,7 +89,7 @@ def predict(
                 raise DataError(f"{case.folder}: missing {', '.join(missing)}")
             probability = dwi = None
             if predictor is None:
-                from isles2018.threshold import threshold_case
+                from isles2018.inference.threshold import threshold_case
 
                 mask = threshold_case(case)
             else:
@@ -118,9 +118,9 @@ def _gan_predictor(
     """Load the ensemble once; return ``case -> (mask, probability, dwi)``."""
     import torch
 
-    from isles2018.checkpoint import CheckpointError
     from isles2018.data.stack import load_case_arrays
-    from isles2018.inference import load_members, predict_arrays, resolve_device
+    from isles2018.inference.checkpoint import CheckpointError
+    from isles2018.inference.predictor import load_members, predict_arrays, resolve_device
 
     if not weights:
         raise click.ClickException("--weights is required for --method gan")

@@ -1,4 +1,4 @@
-"""``isles2018 crossval``: a thin command over :mod:`isles2018.crossval_report`.
+"""``isles2018 crossval``: a thin command over :mod:`isles2018.crossval.evaluate`.
 
 torch is imported inside the command, never at module level, so ``--help`` stays fast.
 """
@@ -37,7 +37,7 @@ def crossval(
     checkpoint are listed and not scored; a case that fails counts as Dice 0 and makes the exit
     code 1, after every other case is scored.
     """
-    from isles2018.crossval_report import (
+    from isles2018.crossval.evaluate import (
         FOLDER,
         TABLE,
         CrossvalError,
@@ -45,11 +45,11 @@ def crossval(
         evaluate_run,
         run_markdown,
         stage_runs,
-        table1_markdown,
     )
+    from isles2018.crossval.table1 import table1_markdown
     from isles2018.data.io import DataError
     from isles2018.data.layout import discover_cases
-    from isles2018.inference import resolve_device
+    from isles2018.inference.predictor import resolve_device
 
     try:
         target = resolve_device(device)

@@ -12,7 +12,7 @@ from isles2018.data.dataset import Batch, SliceDataset
 from isles2018.data.normalise import compute_stats
 from isles2018.data.stack import CaseArrays
 from isles2018.models import Models, build_models
-from isles2018.training import (
+from isles2018.training.step import (
     learning_rate,
     make_optimisers,
     segmentor_step,

@@ -9,18 +9,18 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from isles2018 import crossval
-from isles2018.checkpoint import load_checkpoint
 from isles2018.config import load_config, with_overrides
-from isles2018.crossval import (
+from isles2018.crossval.table1 import ablation_table
+from isles2018.data.modalities import Modality
+from isles2018.inference.checkpoint import load_checkpoint
+from isles2018.training import run as crossval
+from isles2018.training.commands import ablation, train
+from isles2018.training.metrics_log import read_metrics
+from isles2018.training.run import (
     FoldResult,
     TrainingError,
-    ablation_table,
-    read_metrics,
     train_run,
 )
-from isles2018.data.modalities import Modality
-from isles2018.train_commands import ablation, train
 
 SIZE = (32, 32, 2)
 NO_DWI = tuple(m for m in Modality if m is not Modality.DWI)

@@ -9,7 +9,7 @@ import pytest
 
 from isles2018.data.io import DataError, write_volume
 from isles2018.data.layout import discover_cases
-from isles2018.threshold import (
+from isles2018.inference.threshold import (
     brain_mask_from_maps,
     normal_reference,
     threshold_case,

@@ -1,0 +1,1 @@
+"""Inference: checkpoints, the shipped weights, prediction of cases and the threshold method."""

@@ -1,0 +1,1 @@
+"""Challenge submissions: checks of a prediction folder, and packaging into a zip."""

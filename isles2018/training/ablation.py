@@ -1,0 +1,33 @@
+"""The Table 1 ablation: one cross-validation run per stage, ``RUN/<stage>/``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from isles2018.config import STAGES, Config, load_config
+from isles2018.training.run import FoldResult, apply_overrides, check_dwi, train_run, training_cases
+
+
+def stage_configs(
+    stages: Sequence[str] = STAGES, suffix: str | None = None, **overrides: Any
+) -> dict[str, Config]:
+    """The config of each ablation stage: ``<stage>[+<suffix>]`` with the CLI overrides."""
+    return {
+        stage: apply_overrides(load_config(f"{stage}+{suffix}" if suffix else stage), **overrides)
+        for stage in stages
+    }
+
+
+def run_ablation(
+    data: Path, out: Path, configs: dict[str, Config], **options: Any
+) -> dict[str, list[FoldResult]]:
+    """Train every stage's cross-validation into ``out/<stage>/`` (Table 1).
+
+    Every stage is checked for MR_DWI before any training starts.
+    """
+    cases = training_cases(data)
+    for config in configs.values():
+        check_dwi(cases, config)
+    return {stage: train_run(data, Path(out) / stage, c, **options) for stage, c in configs.items()}
