@@ -62,7 +62,8 @@ weights: install
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
 IMAGE ?= isles2018
 BASE_IMAGE ?= python:3.11-slim
-METHOD_NAME ?= GANSeg
+# Empty: the project's default method name (isles2018.data.modalities.DEFAULT_METHOD_NAME).
+METHOD_NAME ?=
 TEST ?=
 SUBMISSION_DIR ?= submission
 
@@ -91,4 +92,4 @@ submit: install
 	  -v "$(abspath $(TEST))":/input:ro -v "$(abspath $(SUBMISSION_DIR))":/output \
 	  -e ISLES_METHOD_NAME=$(METHOD_NAME) $(IMAGE):latest
 	$(VENV)/bin/isles2018 package-submission $(SUBMISSION_DIR) --data "$(TEST)" \
-	  --method-name $(METHOD_NAME) -o submission.zip
+	  $(if $(METHOD_NAME),--method-name $(METHOD_NAME)) -o submission.zip

@@ -18,6 +18,8 @@ import sys
 
 def default_arguments() -> list[str]:
     """The ``isles2018`` arguments of a bare ``docker run IMAGE``."""
+    from isles2018.data.modalities import DEFAULT_METHOD_NAME
+
     return [
         "predict",
         os.environ.get("ISLES_INPUT", "/input"),
@@ -26,7 +28,7 @@ def default_arguments() -> list[str]:
         "--weights",
         os.environ.get("ISLES_WEIGHTS", "/opt/app/weights"),
         "--method-name",
-        os.environ.get("ISLES_METHOD_NAME", "GANSeg"),
+        os.environ.get("ISLES_METHOD_NAME") or DEFAULT_METHOD_NAME,
     ]
 
 

@@ -60,8 +60,8 @@ from isles2018.data.layout import discover_cases  # noqa: E402
 from isles2018.data.modalities import Modality  # noqa: E402
 from isles2018.data.normalise import compute_stats  # noqa: E402
 from isles2018.data.stack import load_case_arrays  # noqa: E402
-from isles2018.inference.checkpoint import save_checkpoint  # noqa: E402
-from isles2018.inference.predictor import load_members, predict_arrays  # noqa: E402
+from isles2018.inference.checkpoint import SIDECAR, save_checkpoint  # noqa: E402
+from isles2018.inference.ensemble import load_members, predict_arrays  # noqa: E402
 from isles2018.models import Models, build_models, predict_probability  # noqa: E402
 
 SECTIONS = ("latency", "dice", "memory", "container")
@@ -303,7 +303,7 @@ def train_ci(data: Path, run_folder: Path, epochs: int) -> Path:
     """Train fold 0 of the ``ci`` config at lr 1e-3, no lr decay and no augmentation, so that a
     few epochs on a few cases give non-trivial masks."""
     fold = run_folder / "fold_0"
-    if (fold / "checkpoint.json").is_file():
+    if (fold / SIDECAR).is_file():
         return fold
     override = run_folder.with_suffix(".json")
     optim = {"lr": 1e-3, "lr_milestones_epochs": [epochs + 1]}
@@ -376,7 +376,7 @@ def big_case(out: Path, slices: int, frames: int) -> Path:
 def paper_checkpoint(folder: Path, testing: Path, width: int) -> Path:
     """A ``gan-gn-maxout`` checkpoint at ``width`` (random weights: cost does not depend on
     them), normalised with the statistics of ``testing``'s case."""
-    if (folder / "checkpoint.json").is_file():
+    if (folder / SIDECAR).is_file():
         return folder
     config = paper_config(width)
     arrays = [load_case_arrays(case) for case in discover_cases(testing)]

@@ -22,7 +22,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from isles2018.config import load_config, with_overrides
 from isles2018.data.dataset import Batch
 from isles2018.models import build_models
-from isles2018.training.distributed import resolve_device
+from isles2018.models.device import resolve_device
 from isles2018.training.step import make_optimisers, train_step
 
 

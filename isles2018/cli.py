@@ -1,12 +1,16 @@
 """The ``isles2018`` command line: a click group whose commands load on demand.
 
-Command modules are imported only when their command runs or help is shown, and none of them
-imports torch at module level, so ``isles2018 --help`` is fast.
+Command modules (each stage's ``commands.py``) are imported only when their command runs or help
+is shown, and none of them imports torch at module level, so ``isles2018 --help`` is fast. This
+group is the one place where a :class:`~isles2018.errors.UserError` (or the evaluation's
+``EvaluationError``) becomes one line on stderr and exit code 1; any other exception is a bug
+and keeps its traceback.
 """
 
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 import click
 
@@ -40,6 +44,16 @@ class LazyGroup(click.Group):
             return None
         module_name, attribute = target.split(":")
         return getattr(importlib.import_module(module_name), attribute)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; a user error becomes ``Error: <one line>`` and exit code 1."""
+        from evaluation.errors import EvaluationError
+        from isles2018.errors import UserError
+
+        try:
+            return super().invoke(ctx)
+        except (UserError, EvaluationError) as error:
+            raise click.ClickException(str(error)) from None
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -5,7 +5,8 @@ Every figure in the manifest is measured by this script, never typed in:
 
 1. a phantom training set (``TRAIN_SET``) is generated;
 2. the ``demo`` config is cross-validated on it (4 folds, CPU or GPU);
-3. ``isles2018 crossval`` scores each fold's validation cases → cross-validation scores;
+3. each fold's validation cases are predicted with its checkpoint and scored (what
+   ``isles2018 crossval`` does) → cross-validation scores;
 4. the fold checkpoints (weights and sidecars, no optimiser state) are copied to ``weights/``;
 5. on a fixed phantom test set (``REGRESSION_SET``, never trained on), the shipped ensemble and
    the threshold method are scored → the regression reference that CI checks;
@@ -29,20 +30,16 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from isles2018.inference.checkpoint import SIDECAR, WEIGHTS  # noqa: E402
 from isles2018.inference.regression import (  # noqa: E402
     REGRESSION_SET,
     TRAIN_SET,
-    invoke,
+    make_phantom,
     score_methods,
 )
+from isles2018.training.metrics_log import METRICS  # noqa: E402
 
 CONFIG = "demo"
-
-
-def isles2018(*args: str) -> None:
-    """Run an ``isles2018`` command, echoing it first."""
-    print("$ isles2018", " ".join(args), flush=True)
-    invoke(*args)
 
 
 def hardware() -> dict[str, object]:
@@ -78,38 +75,27 @@ def main() -> None:
     work = args.work or Path(tempfile.mkdtemp(prefix="isles2018-weights-"))
     work.mkdir(parents=True, exist_ok=True)
 
+    from isles2018.config import load_config
+    from isles2018.crossval.evaluate import evaluate_run
+    from isles2018.data.layout import training_cases
+    from isles2018.models.device import resolve_device
+    from isles2018.training.run import apply_overrides, train_run
+
     data, run = work / "train", work / "run"
-    isles2018(
-        "phantom",
-        str(data),
-        "--cases",
-        str(TRAIN_SET["cases"]),
-        "--seed",
-        str(TRAIN_SET["seed"]),
-        "--profile",
-        TRAIN_SET["profile"],
-        "--workers",
-        "2",
-    )
+    print(f"phantom training set {TRAIN_SET} -> {data}", flush=True)
+    make_phantom(data, workers=2, progress=True, **TRAIN_SET)
+    device = resolve_device(args.device)
+    cases = training_cases(data / "TRAINING")
     if not (args.reuse_run and run.is_dir()):
-        isles2018(
-            "train",
-            str(data / "TRAINING"),
-            "--out",
-            str(run),
-            "--config",
-            CONFIG,
-            "--device",
-            args.device,
-            "--quiet",
-        )
+        print(f"training config {CONFIG!r} on {device} -> {run}", flush=True)
+        config = apply_overrides(load_config(CONFIG), device=args.device)
+        train_run(data / "TRAINING", run, config, device=device, progress=False)
     training_seconds = sum(
         json.loads(line)["seconds"]
-        for log in sorted(run.glob("fold_*/metrics.jsonl"))
+        for log in sorted(run.glob(f"fold_*/{METRICS}"))
         for line in log.read_text().splitlines()
     )
-    isles2018("crossval", str(run), "--data", str(data / "TRAINING"), "--device", args.device)
-    summary = json.loads((run / "crossval" / "eval" / "summary.json").read_text())
+    summary = evaluate_run(run, cases, device=device).summary
 
     out = args.out
     for old in out.glob("fold_*"):
@@ -117,7 +103,7 @@ def main() -> None:
     for fold in sorted(run.glob("fold_*")):
         target = out / fold.name
         target.mkdir(parents=True)
-        for name in ("checkpoint.safetensors", "checkpoint.json"):
+        for name in (WEIGHTS, SIDECAR):
             shutil.copy2(fold / name, target / name)
 
     regression = score_methods(out, work / "regression", device=args.device)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from isles2018.data.io import write_volume
-from isles2018.data.modalities import Modality, smir_name
+from isles2018.data.modalities import REQUIRED, Modality, smir_name
 
 _ids = itertools.count(345000)
 
@@ -95,4 +95,13 @@ def isles_training(tmp_path: Path) -> Path:
     root = tmp_path / "TRAINING"
     for number in (1, 2, 3, 10):
         write_case(root, number)
+    return root
+
+
+@pytest.fixture
+def testing(tmp_path: Path) -> Path:
+    """A TESTING folder of three cases (case_1..3) with every required modality and no OT."""
+    root = tmp_path / "TESTING"
+    for number in (1, 2, 3):
+        write_case(root, number, modalities=REQUIRED)
     return root

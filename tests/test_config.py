@@ -10,7 +10,6 @@ import pytest
 from isles2018.config import (
     STAGES,
     Config,
-    ConfigError,
     from_dict,
     load_config,
     named_configs,
@@ -18,6 +17,7 @@ from isles2018.config import (
     to_dict,
     with_overrides,
 )
+from isles2018.errors import ConfigError
 
 
 def test_defaults_are_the_papers_values() -> None:

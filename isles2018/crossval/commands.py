@@ -37,54 +37,24 @@ def crossval(
     checkpoint are listed and not scored; a case that fails counts as Dice 0 and makes the exit
     code 1, after every other case is scored.
     """
-    from isles2018.crossval.evaluate import (
-        FOLDER,
-        TABLE,
-        CrossvalError,
-        CrossvalResult,
-        evaluate_run,
-        run_markdown,
-        stage_runs,
-    )
-    from isles2018.crossval.table1 import table1_markdown
-    from isles2018.data.io import DataError
-    from isles2018.data.layout import discover_cases
-    from isles2018.inference.predictor import resolve_device
+    from isles2018.crossval.evaluate import CrossvalResult, run_markdown
+    from isles2018.crossval.table1 import evaluate_stages
+    from isles2018.data.layout import training_cases
+    from isles2018.errors import CrossvalError
+    from isles2018.models.device import resolve_device
 
-    try:
-        target = resolve_device(device)
-        cases = [c for c in discover_cases(data) if c.split == "training"]
-    except (DataError, ValueError) as error:
-        raise click.ClickException(str(error)) from None
-    if not cases:
-        raise click.ClickException(f"{data}: no training cases (with OT ground truth) found")
-    options = {"device": target, "tta": tta, "preset": preset, "workers": workers}
-    stages = stage_runs(run)
-    results: dict[str, CrossvalResult | str] = {}
-    for stage, folder in (stages or {"": run}).items():
-        try:
-            results[stage] = result = evaluate_run(folder, cases, **options)
-        except CrossvalError as error:
-            if not stages:
-                raise click.ClickException(str(error)) from None
-            results[stage] = str(error)
-            click.echo(f"{stage}: not evaluated: {error}")
-            continue
-        click.echo(run_markdown(result))
-    failed = {s: r.failed for s, r in results.items() if not isinstance(r, str) and r.failed}
-    if stages:
-        if all(isinstance(r, str) for r in results.values()):
-            raise click.ClickException(f"{run}: no stage folder holds a fold checkpoint")
-        table = table1_markdown(results)
-        (run / FOLDER).mkdir(parents=True, exist_ok=True)
-        (run / FOLDER / TABLE).write_text(table)
-        click.echo(table)
-        click.echo(f"written: {run / FOLDER / TABLE}")
+    options = {"device": resolve_device(device), "tta": tta, "preset": preset, "workers": workers}
+    results, table = evaluate_stages(run, training_cases(data), **options)
+    failed = []
+    for stage, result in results.items():
+        if isinstance(result, CrossvalResult):
+            click.echo(run_markdown(result))
+            failed += [(stage + ": " if stage else "") + row["case_id"] for row in result.failed]
+        else:
+            click.echo(f"{stage}: {result}")
+    if table is not None:
+        click.echo(table.read_text())
+        click.echo(f"written: {table}")
     if failed:
-        names = ", ".join(
-            f"{stage + ': ' if stage else ''}{row['case_id']}"
-            for stage, rows in failed.items()
-            for row in rows
-        )
-        count = sum(map(len, failed.values()))
-        raise click.ClickException(f"{count} case(s) failed, counted as Dice 0 ({names})")
+        names = ", ".join(failed)
+        raise CrossvalError(f"{len(failed)} case(s) failed, counted as Dice 0 ({names})")

@@ -15,34 +15,25 @@ paper in ``RUN/crossval/table1.md``.
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tqdm import tqdm
-
-from isles2018.config import STAGES
-from isles2018.data.io import DataError, write_prediction
 from isles2018.data.layout import Case
-from isles2018.data.modalities import Modality, prediction_name
+from isles2018.data.modalities import DEFAULT_METHOD_NAME, Modality, prediction_name
 from isles2018.data.splits import Splits
+from isles2018.errors import CheckpointError, CrossvalError, DataError
 from isles2018.files import atomic_path
-from isles2018.inference.checkpoint import SIDECAR, WEIGHTS, CheckpointError, read_sidecar
+from isles2018.inference.checkpoint import SIDECAR, WEIGHTS, read_sidecar
 
 if TYPE_CHECKING:
     import torch
 
 
-METHOD = "GANSeg"
+METHOD = DEFAULT_METHOD_NAME
 FOLDER = "crossval"
 RECORD = "predictions.json"
-TABLE = "table1.md"
-
-
-class CrossvalError(ValueError):
-    """A user-facing problem with a run folder (one readable line)."""
 
 
 @dataclass(frozen=True)
@@ -81,14 +72,6 @@ class CrossvalResult:
         return {int(k): g["metrics"]["dice"]["mean"] for k, g in self.summary["folds"].items()}
 
 
-def stage_runs(run: Path) -> dict[str, Path]:
-    """``RUN/<stage>/`` folders of an ablation, in Table 1 order; empty for a plain run."""
-    run = Path(run)
-    if (run / "splits.json").is_file():
-        return {}
-    return {stage: run / stage for stage in STAGES if (run / stage).is_dir()}
-
-
 def predict_fold(
     folder: Path,
     cases: Sequence[Case],
@@ -115,8 +98,7 @@ def predict_fold(
     Returns:
         ``(predicted, reused, failed)``; ``failed`` maps case id → one-line reason.
     """
-    from isles2018.data.stack import load_case_arrays
-    from isles2018.inference.predictor import load_members, predict_arrays
+    from isles2018.inference.predictor import Predictor
 
     meta = read_sidecar(folder)
     made_by = {"fold": meta.get("fold"), "sha256": meta["weights"]["sha256"], "tta": tta}
@@ -124,7 +106,7 @@ def predict_fold(
         (folder / n).stat().st_mtime_ns for n in (SIDECAR, WEIGHTS) if (folder / n).exists()
     )
     failed: dict[str, str] = {}
-    todo: list[tuple[Case, str]] = []
+    todo: list[Case] = []
     reused = 0
     for case in cases:
         try:
@@ -139,32 +121,19 @@ def predict_fold(
                 continue
         target.unlink(missing_ok=True)
         record.pop(case.case_id, None)
-        todo.append((case, smir_id))
+        todo.append(case)
     if not todo:
         return 0, reused, failed
     try:
-        member = load_members([folder], device)[0]
+        predictor = Predictor.from_checkpoints(
+            [folder], device=device, tta=tta, allow_dwi=True, method_name=METHOD
+        )
     except CheckpointError as error:
-        return 0, reused, failed | {case.case_id: str(error) for case, _ in todo}
-    with_dwi = Modality.DWI.token in member.stats.channels
-    predicted = 0
-    for case, smir_id in tqdm(todo, desc=folder.name, unit="case", disable=not progress):
-        try:
-            if case.duplicated:
-                raise DataError(case.duplicated[0])
-            arrays = load_case_arrays(case, with_dwi=with_dwi, with_label=False)
-            prediction = predict_arrays(
-                [member], arrays, device=device, tta=tta, allow_dwi=True,
-                channels_last=device.type == "cpu",
-            )  # fmt: skip
-            write_prediction(prediction.mask, case.path(Modality.MTT), smir_id, out_dir, METHOD)
-            record[case.case_id] = made_by
-            predicted += 1
-        except (DataError, ValueError) as error:
-            message = str(error) if case.case_id in str(error) else f"{case.case_id}: {error}"
-            failed[case.case_id] = message
-            tqdm.write(f"error: {message}", file=sys.stderr)
-    return predicted, reused, failed
+        return 0, reused, failed | dict.fromkeys((case.case_id for case in todo), str(error))
+    report = predictor.predict_folder(todo, out_dir, progress=progress, description=folder.name)
+    for case_id in report.written:
+        record[case_id] = made_by
+    return len(report.written), reused, failed | report.failed
 
 
 def evaluate_run(

@@ -10,11 +10,13 @@ with a single ``grid_sample`` per tensor kind. Ranges are ours (paper silent): s
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 
-from isles2018.config import AugmentConfig
+if TYPE_CHECKING:
+    from isles2018.config import AugmentConfig
 
 
 def random_affines(

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from isles2018.data.io import DataError, read_volume
+from isles2018.data.io import read_volume
 from isles2018.data.layout import Case
 from isles2018.data.modalities import Modality
+from isles2018.errors import DataError
 
 
 @dataclass(frozen=True)

@@ -6,17 +6,6 @@ from pathlib import Path
 
 import click
 
-from isles2018.data.io import DataError
-
-
-def _discover(data: Path) -> list:
-    from isles2018.data.layout import discover_cases
-
-    try:
-        return discover_cases(data)
-    except DataError as error:
-        raise click.ClickException(str(error)) from None
-
 
 def _format_spacing(spacing: tuple[float, ...] | None) -> str:
     return "x".join(f"{s:.3g}" for s in spacing) if spacing else "-"
@@ -27,8 +16,9 @@ def run_inspect(data: Path) -> bool:
     from tqdm import tqdm
 
     from isles2018.data.checks import inspect_case
+    from isles2018.data.layout import discover_cases
 
-    cases = _discover(data)
+    cases = discover_cases(data)
     reports = [inspect_case(c) for c in tqdm(cases, desc="inspect", unit="case", leave=False)]
     header = f"{'case':<10} {'split':<8} {'patient':<14} {'slices':>6} {'frames':>6} "
     header += f"{'spacing_mm':<16} modalities"
@@ -77,15 +67,10 @@ def inspect(data: Path) -> None:
 )
 def split(data: Path, k: int, seed: int, out: Path) -> None:
     """Write patient-grouped k-fold cross-validation splits of the TRAINING cases."""
+    from isles2018.data.layout import training_cases
     from isles2018.data.splits import split_cases
 
-    cases = [c for c in _discover(data) if c.split == "training"]
-    if not cases:
-        raise click.ClickException(f"{data}: no training cases to split")
-    try:
-        splits = split_cases(cases, k=k, seed=seed)
-    except (DataError, ValueError) as error:
-        raise click.ClickException(str(error)) from None
+    splits = split_cases(training_cases(data), k=k, seed=seed)
     splits.save(out)
     for fold in splits.folds:
         patients = {splits.patients[c] for c in fold.val}
@@ -105,10 +90,7 @@ def unpack(archive: Path, dest: Path, md5: str | None) -> None:
     """Verify a downloaded ISLES 2018 zip, extract it without __MACOSX, and inspect it."""
     from isles2018.data.unpack import unpack_zip
 
-    try:
-        created = unpack_zip(archive, dest, expected_md5=md5)
-    except DataError as error:
-        raise click.ClickException(str(error)) from None
+    created = unpack_zip(archive, dest, expected_md5=md5)
     click.echo(f"extracted {', '.join(p.name for p in created)} into {dest}")
     if not run_inspect(dest):
         raise SystemExit(1)

@@ -15,8 +15,8 @@ import numpy as np
 import torch
 from torch.utils.data import DistributedSampler
 
-from isles2018.data.io import DataError
 from isles2018.data.normalise import NormStats
+from isles2018.errors import DataError
 
 
 @dataclass(frozen=True)

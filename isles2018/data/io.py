@@ -6,9 +6,8 @@ Canonical conventions, decided here once:
   perfusion source is ``(x, y, z, t)``. No reorientation: predictions must land on the case's
   own grid.
 * Spacing is ``(x, y, z)`` in mm, from the header's ``pixdim`` — the same order as the array.
-  SimpleITK stores arrays as ``(z, y, x)`` while ``GetSpacing()`` is ``(x, y, z)``; the one
-  reversal lives in :func:`read_volume_sitk`.
-* Every write is atomic: a temporary file in the target folder, renamed when complete.
+  SimpleITK stores ``(z, y, x)`` arrays; the one reversal lives in :func:`read_volume_sitk`.
+* Every write is atomic (:func:`isles2018.files.atomic_path`).
 """
 
 from __future__ import annotations
@@ -19,12 +18,9 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
-from isles2018.data.modalities import prediction_name
+from isles2018.data.modalities import DEFAULT_METHOD_NAME, prediction_name
+from isles2018.errors import DataError
 from isles2018.files import atomic_path
-
-
-class DataError(ValueError):
-    """A problem with an input file, described in one readable line that names the file."""
 
 
 @dataclass(frozen=True)
@@ -225,7 +221,7 @@ def write_prediction(
     mtt_path: Path,
     mtt_smir_id: str,
     out_dir: Path,
-    method_name: str = "GANSeg",
+    method_name: str = DEFAULT_METHOD_NAME,
 ) -> Path:
     """Write a lesion mask in challenge format: ``SMIR.<method>.<CT_MTT id>.nii``.
 

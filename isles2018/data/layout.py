@@ -14,23 +14,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from isles2018.data.io import DataError
-from isles2018.data.modalities import REQUIRED, Modality, parse_smir_name
+from isles2018.data.modalities import REQUIRED, CaseFile, Modality, parse_smir_name
 from isles2018.data.patients import assign_patients
+from isles2018.errors import DataError
 
 CASE_FOLDER = re.compile(r"^case_(\d+)$")
 PARTITION_FOLDER = re.compile(r"^(TRAIN|TEST)", re.IGNORECASE)
 _NIFTI = re.compile(r"\.nii(\.gz)?$")
 _MAX_DEPTH = 4
-
-
-@dataclass(frozen=True)
-class CaseFile:
-    """One volume of a case: its modality, SMIR id (digits) and path."""
-
-    modality: Modality
-    smir_id: str
-    path: Path
 
 
 @dataclass(frozen=True)
@@ -193,3 +184,26 @@ def discover_cases(root: Path) -> list[Case]:
     if only is not None:
         cases = [c for c in cases if c.folder == only]
     return cases
+
+
+def split_cases_of(root: Path, split: str) -> list[Case]:
+    """The cases of one split under ``root``: ``training`` (with OT) or ``testing`` (without).
+
+    Raises:
+        DataError: none found, or ``root`` holds no ISLES case at all.
+    """
+    cases = [c for c in discover_cases(Path(root)) if c.split == split]
+    if not cases:
+        ground_truth = " (with OT ground truth)" if split == "training" else ""
+        raise DataError(f"{root}: no {split} cases{ground_truth} found")
+    return cases
+
+
+def training_cases(root: Path) -> list[Case]:
+    """:func:`split_cases_of` for ``training``: the cases a run trains and validates on."""
+    return split_cases_of(root, "training")
+
+
+def testing_cases(root: Path) -> list[Case]:
+    """:func:`split_cases_of` for ``testing``: the cases a submission covers."""
+    return split_cases_of(root, "testing")

@@ -1,9 +1,16 @@
-"""The ISLES 2018 modalities and their file-name tokens (the one place these strings live)."""
+"""The ISLES 2018 modalities, their file-name tokens and the challenge's file names.
+
+The one place these strings live.
+"""
 
 from __future__ import annotations
 
 import enum
 import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from isles2018.errors import ConfigError
 
 
 class Modality(enum.Enum):
@@ -60,6 +67,16 @@ INPUT_CHANNELS: tuple[Modality, ...] = (
     Modality.PWI,
 )
 
+
+@dataclass(frozen=True)
+class CaseFile:
+    """One volume of a case, as its file name says: modality, SMIR id (digits) and path."""
+
+    modality: Modality
+    smir_id: str
+    path: Path
+
+
 SMIR_PATTERN = re.compile(
     r"^SMIR\.Brain\.XX\.O\.(?P<token>[A-Za-z0-9_]+)\.(?P<smir_id>\d+)(?P<ext>\.nii(?:\.gz)?)?$"
 )
@@ -93,10 +110,20 @@ def smir_name(modality: Modality, smir_id: str | int) -> str:
     return f"SMIR.Brain.XX.O.{modality.token}.{smir_id}"
 
 
+#: The ``<method>`` in this project's prediction file names, unless the user names another.
+DEFAULT_METHOD_NAME = "GANSeg"
+#: The ``<method>`` of the threshold method's predictions.
+THRESHOLD_METHOD_NAME = "Threshold"
+
+
 def prediction_name(method_name: str, mtt_smir_id: str | int) -> str:
-    """Challenge file name of a prediction: ``SMIR.<method>.<CT_MTT id>.nii``."""
+    """Challenge file name of a prediction: ``SMIR.<method>.<CT_MTT id>.nii``.
+
+    Raises:
+        ConfigError: a method name that cannot go in a file name.
+    """
     if not re.fullmatch(r"[A-Za-z0-9_\-]+", method_name):
-        raise ValueError(
+        raise ConfigError(
             f"method name {method_name!r} must be letters, digits, '_' or '-' "
             "(it goes in a file name)"
         )

@@ -18,13 +18,10 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from isles2018.data.io import DataError, header_shape
-from isles2018.data.modalities import Modality
-
-if TYPE_CHECKING:
-    from isles2018.data.layout import CaseFile
+from isles2018.data.io import header_shape
+from isles2018.data.modalities import CaseFile, Modality
+from isles2018.errors import DataError
 
 SIDECAR = "cases.csv"
 

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from isles2018.data.io import DataError, header_shape
+from isles2018.data.io import header_shape
 from isles2018.data.layout import Case
 from isles2018.data.modalities import Modality
+from isles2018.errors import DataError
 from isles2018.files import atomic_path
 
 VERSION = 1

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from isles2018.data.io import DataError, Volume, read_volume
+from isles2018.data.io import Volume, read_volume
 from isles2018.data.layout import Case
 from isles2018.data.modalities import INPUT_CHANNELS, Modality
+from isles2018.errors import DataError
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import tempfile
 import zipfile
 from pathlib import Path, PurePosixPath
 
-from isles2018.data.io import DataError
+from isles2018.errors import DataError
 from isles2018.files import file_digest
 
 #: MD5 of the official zips (ISLES 2018 data page).

@@ -24,6 +24,7 @@ from safetensors.torch import load_file, save_file
 
 from isles2018.config import Config, from_dict, to_dict
 from isles2018.data.normalise import NormStats
+from isles2018.errors import CheckpointError
 from isles2018.files import atomic_path, file_digest
 from isles2018.models import Models, build_models
 
@@ -32,10 +33,6 @@ STATE = "training_state.safetensors"
 SIDECAR = "checkpoint.json"
 FORMAT = "isles2018-checkpoint"
 VERSION = 1
-
-
-class CheckpointError(ValueError):
-    """A missing, damaged, tampered or incompatible checkpoint (one readable line)."""
 
 
 def _save_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str]) -> str:

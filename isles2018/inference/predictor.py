@@ -1,191 +1,230 @@
-"""Prediction of ISLES cases with trained checkpoints (paper Fig. 1, inference path).
+"""``Predictor``: lesion masks for ISLES cases, from Python or from ``isles2018 predict``.
 
-Per case: slices → normalise with each checkpoint's own training-fold statistics → generator →
-segmentor → lesion probability; several checkpoints (e.g. the four folds) are ensembled by
-averaging probabilities; optional flip test-time augmentation; threshold 0.5; written in
-challenge format on the case's CT_MTT grid. Never needs MR_DWI (cross-validation of the
-``dwi-unet`` stage may opt in, see ``allow_dwi``). The predictor needs only
-:func:`isles2018.inference.checkpoint.load_checkpoint`, never the trainer.
+One object, built once, predicts cases one by one or a whole folder::
+
+    from isles2018.inference import Predictor
+
+    predictor = Predictor.from_checkpoints(["weights"], device="auto", tta=True)
+    report = predictor.predict_folder("TESTING", "predictions")
+    report.failed  # case id -> one-line reason
+
+``Predictor.threshold()`` is the classical rule (rCBF < 30 % and Tmax > 6 s) behind the same
+interface. The ``predict`` and ``crossval`` commands, the Dice regression check, the weights
+script and the container all go through this class.
 """
 
 from __future__ import annotations
 
+import sys
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
+from tqdm import tqdm
 
-from isles2018.config import Config
-from isles2018.data.normalise import NormStats
-from isles2018.data.stack import CaseArrays, from_slices
-from isles2018.inference.checkpoint import CheckpointError, load_checkpoint
-from isles2018.models import LESION_THRESHOLD, Models, run_pipeline
+from isles2018.data.io import write_like, write_prediction
+from isles2018.data.layout import Case, discover_cases
+from isles2018.data.modalities import (
+    DEFAULT_METHOD_NAME,
+    INPUT_CHANNELS,
+    THRESHOLD_METHOD_NAME,
+    Modality,
+    prediction_name,
+)
+from isles2018.errors import CheckpointError, ConfigError, DataError, UserError
+from isles2018.inference.ensemble import Member, Prediction, load_members, predict_arrays, reads_dwi
+from isles2018.models.device import resolve_device
 
-_SIDECAR = "checkpoint.json"
-
-
-@dataclass
-class Member:
-    """One checkpoint of an ensemble, loaded for inference."""
-
-    models: Models
-    config: Config
-    stats: NormStats
-    path: Path
+PRECISIONS = {"fp32": None, "bf16": torch.bfloat16}
 
 
 @dataclass(frozen=True)
-class Prediction:
-    """The prediction of one case.
+class FolderReport:
+    """What :meth:`Predictor.predict_folder` did.
 
     Attributes:
-        probability: ``(X, Y, Z)`` float32 lesion probability (ensemble mean).
-        mask: ``(X, Y, Z)`` uint8 {0, 1}, ``probability >= 0.5``.
-        dwi: ``(X, Y, Z)`` float32 synthetic DWI in the training data's DWI units (ensemble
-            mean of the generators), or None for stages without a generator.
+        written: case id → the prediction file written, in case order.
+        failed: case id → one-line reason, for every case that was not predicted.
+        seconds: wall-clock time of the whole folder.
     """
 
-    probability: np.ndarray
-    mask: np.ndarray
-    dwi: np.ndarray | None
+    written: dict[str, Path] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def summary(self, out: Path) -> str:
+        """One line: how many predictions were written where, and which cases failed."""
+        line = f"wrote {len(self.written)} prediction(s) to {out} in {self.seconds:.1f} s"
+        if self.failed:
+            line += f"; {len(self.failed)} case(s) failed: {', '.join(self.failed)}"
+        return line
 
 
-def resolve_device(name: str) -> torch.device:
-    """``auto`` → CUDA when present, else CPU; ``cuda`` without a GPU is an error."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda asked for, but no CUDA device is available")
-    return torch.device(name)
+class Predictor:
+    """Predicts lesion masks with a checkpoint ensemble or with the threshold method.
 
+    Build it with :meth:`from_checkpoints` or :meth:`threshold`.
 
-def find_checkpoints(paths: Sequence[Path]) -> list[Path]:
-    """Checkpoint folders named by ``paths``: a fold folder, a run or weights folder holding
-    ``fold_*/checkpoint.json`` (any depth up to three), or a ``checkpoint.json`` itself.
-
-    Raises:
-        CheckpointError: a path that holds no checkpoint.
-    """
-    found: list[Path] = []
-    for path in map(Path, paths):
-        if path.is_file() and path.name == _SIDECAR:
-            found.append(path.parent)
-        elif (path / _SIDECAR).is_file():
-            found.append(path)
-        elif path.is_dir():
-            nested = sorted(
-                p.parent
-                for pattern in ("*/" + _SIDECAR, "*/*/" + _SIDECAR, "*/*/*/" + _SIDECAR)
-                for p in path.glob(pattern)
-            )
-            if not nested:
-                raise CheckpointError(f"{path}: no checkpoint.json found")
-            found.extend(nested)
-        else:
-            raise CheckpointError(f"{path}: no such checkpoint file or folder")
-    return list(dict.fromkeys(found))
-
-
-def load_members(paths: Sequence[Path], device: torch.device) -> list[Member]:
-    """Load every checkpoint found under ``paths`` (sha256-verified) for inference.
-
-    A folder with a weights ``manifest.json`` (the shipped weights) has every listed file
-    checked against the manifest first.
-    """
-    from isles2018.inference.weights import verify_weights
-
-    for path in map(Path, paths):
-        if path.is_dir():
-            verify_weights(path)
-    members = []
-    for folder in find_checkpoints(paths):
-        models, config, stats, _ = load_checkpoint(folder, device=device)
-        members.append(Member(models, config, stats, folder))
-    return members
-
-
-def _flips(tta: bool) -> list[tuple[int, ...]]:
-    # Slices are (B, C, H, W); flipping H mirrors x, flipping W mirrors y. All four flips form a
-    # group, so the TTA average is exactly equivariant to mirroring the input.
-    return [(), (-2,), (-1,), (-2, -1)] if tta else [()]
-
-
-@torch.no_grad()
-def _member_forward(
-    member: Member, inputs: torch.Tensor, flips: list[tuple[int, ...]], amp: torch.dtype | None
-) -> tuple[torch.Tensor, torch.Tensor | None]:
-    models = member.models
-    probability = torch.zeros(inputs.shape[0], *inputs.shape[2:], device=inputs.device)
-    dwi = None
-    for dims in flips:
-        view = inputs.flip(dims) if dims else inputs
-        with torch.autocast(inputs.device.type, dtype=amp or torch.float32, enabled=bool(amp)):
-            lesion, synthetic = run_pipeline(models, view)
-        probability += lesion.flip(dims) if dims else lesion  # negative dims: same axes
-        if synthetic is not None and not dims:
-            dwi = synthetic[:, 0].float()
-    return probability / len(flips), dwi
-
-
-def predict_arrays(
-    members: Sequence[Member],
-    arrays: CaseArrays,
-    *,
-    device: torch.device,
-    tta: bool = False,
-    batch_size: int = 8,
-    amp: torch.dtype | None = None,
-    channels_last: bool = False,
-    allow_dwi: bool = False,
-) -> Prediction:
-    """Ensemble prediction of one loaded case.
-
-    Args:
-        members: loaded checkpoints; each normalises with its own statistics.
-        arrays: the case (``inputs`` ``(S, 5, H, W)``); MR_DWI (``dwi``) only with
-            ``allow_dwi``.
-        device: where the networks are.
-        tta: average over identity, x-flip, y-flip and both.
+    Attributes:
+        members: the loaded checkpoints (empty for the threshold method).
+        device: where the networks run.
+        tta: average over the x-, y- and xy-flipped inputs too.
         batch_size: slices per forward pass.
         amp: autocast dtype (``torch.bfloat16``) or None for fp32.
-        channels_last: feed NHWC tensors (the members' weights are made NHWC too).
-        allow_dwi: accept checkpoints that read MR_DWI (validation on training cases loaded
-            with it); test-time inference never has MR_DWI, so this is off by default.
-
-    Raises:
-        ValueError: no member, or a member reads MR_DWI without ``allow_dwi`` or without
-            ``arrays.dwi``.
+        allow_dwi: let checkpoints that read MR_DWI (``dwi-unet``) predict; only cross-validation
+            on training cases has MR_DWI, test cases never do.
+        method_name: the ``<method>`` of the files written, ``SMIR.<method>.<id>.nii``.
     """
-    if not members:
-        raise ValueError("no checkpoint to predict with")
-    slices = arrays.inputs.shape[0]
-    probability = np.zeros((slices, *arrays.inputs.shape[2:]), np.float32)
-    dwi_sum: np.ndarray | None = None
-    generators = 0
-    memory_format = torch.channels_last if channels_last else torch.contiguous_format
-    for member in members:
-        if "MR_DWI" in member.stats.channels and not allow_dwi:
-            raise ValueError(f"{member.path}: this checkpoint reads MR_DWI, which inference lacks")
-        if channels_last:
-            # NHWC weights too: with NCHW weights each convolution copies its weight to NHWC on
-            # every call (2-7 % slower on a 2-core CPU, torch 2.13). A no-op once converted.
-            member.models.to(device, channels_last=True)
-        normalised = member.stats.normalise_inputs(arrays)
-        member_dwi = []
-        for start in range(0, slices, batch_size):
-            chunk = torch.from_numpy(np.ascontiguousarray(normalised[start : start + batch_size]))
-            chunk = chunk.to(device).contiguous(memory_format=memory_format)
-            lesion, dwi = _member_forward(member, chunk, _flips(tta), amp)
-            probability[start : start + batch_size] += lesion.cpu().numpy()
-            if dwi is not None:
-                member_dwi.append(dwi.cpu().numpy())
-        if member_dwi and member.stats.dwi_mean is not None:
-            restored = np.concatenate(member_dwi) * member.stats.dwi_std + member.stats.dwi_mean
-            dwi_sum = restored if dwi_sum is None else dwi_sum + restored
-            generators += 1
-    probability /= len(members)
-    dwi = from_slices(dwi_sum / generators).astype(np.float32) if generators else None
-    volume = from_slices(probability)
-    return Prediction(volume, (volume >= LESION_THRESHOLD).astype(np.uint8), dwi)
+
+    def __init__(
+        self,
+        members: Sequence[Member],
+        *,
+        device: str | torch.device = "auto",
+        tta: bool = False,
+        batch_size: int = 8,
+        precision: str = "fp32",
+        allow_dwi: bool = False,
+        method_name: str | None = None,
+    ) -> None:
+        if batch_size < 1:
+            raise ConfigError(f"batch size must be at least 1 slice, got {batch_size}")
+        if precision not in PRECISIONS:
+            raise ConfigError(
+                f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}"
+            )
+        self.members = list(members)
+        self.device = resolve_device(device)
+        self.tta = tta
+        self.batch_size = batch_size
+        self.amp = PRECISIONS[precision]
+        self.allow_dwi = allow_dwi
+        default = DEFAULT_METHOD_NAME if self.members else THRESHOLD_METHOD_NAME
+        self.method_name = method_name or default
+        prediction_name(self.method_name, 0)  # a name that cannot go in a file name: refuse now
+        for member in self.members:
+            if reads_dwi(member) and not allow_dwi:
+                raise CheckpointError(
+                    f"{member.path}: this checkpoint reads MR_DWI, which inference lacks"
+                )
+
+    @classmethod
+    def from_checkpoints(
+        cls, paths: Sequence[str | Path], *, device: str | torch.device = "auto", **options
+    ) -> Predictor:
+        """An ensemble of every checkpoint under ``paths`` (probabilities are averaged).
+
+        Args:
+            paths: checkpoint folders, run folders (``fold_<k>/``) or weights folders; a folder
+                with a weights ``manifest.json`` is verified (SHA-256) first.
+            device: ``auto``, ``cpu``, ``cuda`` or a ``torch.device``.
+            **options: ``tta``, ``batch_size``, ``precision`` (``fp32``/``bf16``),
+                ``allow_dwi``, ``method_name`` (see the class).
+
+        Raises:
+            CheckpointError: no checkpoint, or one that is damaged or tampered with.
+            ConfigError: an unknown device or precision, or a batch size below 1.
+        """
+        if not paths:
+            raise ConfigError("no checkpoint given: name a weights, run or fold folder")
+        target = resolve_device(device)
+        return cls(load_members([Path(p) for p in paths], target), device=target, **options)
+
+    @classmethod
+    def threshold(cls, *, method_name: str | None = None) -> Predictor:
+        """The classical rule rCBF < 30 % and Tmax > 6 s (:mod:`isles2018.inference.threshold`)."""
+        return cls([], device="cpu", method_name=method_name)
+
+    @property
+    def needs(self) -> tuple[Modality, ...]:
+        """Modalities a case must have to be predicted (CT_MTT for the output grid)."""
+        if not self.members:
+            return (Modality.CBF, Modality.TMAX, Modality.MTT)
+        extra = (Modality.DWI,) if any(reads_dwi(m) for m in self.members) else ()
+        return (*INPUT_CHANNELS, *extra)
+
+    def predict_case(self, case: Case) -> Prediction:
+        """Predict one discovered case.
+
+        Returns:
+            The mask (and, for networks, the probability and synthetic DWI) on the case's
+            CT_MTT grid, ``(X, Y, Z)``.
+
+        Raises:
+            DataError: the case has a duplicated or missing modality, or a file that cannot be
+                read or does not match the others.
+        """
+        if case.duplicated:
+            raise DataError(f"{case.case_id}: {case.duplicated[0]}")
+        missing = sorted(m.token for m in self.needs if not case.has(m))
+        if missing:
+            raise DataError(f"{case.folder}: missing {', '.join(missing)}")
+        if not self.members:
+            from isles2018.inference.threshold import threshold_case
+
+            return Prediction(probability=None, mask=threshold_case(case), dwi=None)
+        from isles2018.data.stack import load_case_arrays
+
+        with_dwi = Modality.DWI in self.needs
+        arrays = load_case_arrays(case, with_dwi=with_dwi, with_label=False)
+        return predict_arrays(
+            self.members,
+            arrays,
+            device=self.device,
+            tta=self.tta,
+            batch_size=self.batch_size,
+            amp=self.amp,
+            channels_last=self.device.type == "cpu",
+            allow_dwi=self.allow_dwi,
+        )
+
+    def predict_folder(
+        self,
+        data: str | Path | Sequence[Case],
+        out: str | Path,
+        *,
+        save_probabilities: bool = False,
+        save_dwi: bool = False,
+        progress: bool = True,
+        description: str = "predict",
+    ) -> FolderReport:
+        """Predict every case under ``data`` and write ``out/SMIR.<method>.<CT_MTT id>.nii``.
+
+        A case that fails (a missing, unreadable or mismatched file) is reported with a
+        one-line reason and skipped; every other case is still written. Any other exception is
+        a bug and propagates.
+
+        Args:
+            data: a TESTING folder, a data-set root, one case folder, or discovered cases.
+            out: the output folder (created if missing).
+            save_probabilities: also write ``SMIR.<method>.<id>.probability.nii.gz``.
+            save_dwi: also write the synthetic DWI, ``SMIR.<method>.<id>.dwi.nii.gz``.
+            progress: show a progress bar.
+            description: the progress bar's label.
+
+        Raises:
+            DataError: ``data`` holds no ISLES case.
+        """
+        cases = discover_cases(Path(data)) if isinstance(data, str | Path) else list(data)
+        out = Path(out)
+        report = FolderReport()
+        started = time.perf_counter()
+        for case in tqdm(cases, desc=description, unit="case", disable=not progress):
+            try:
+                prediction = self.predict_case(case)
+                mtt, smir_id = case.path(Modality.MTT), case.smir_id(Modality.MTT)
+                report.written[case.case_id] = write_prediction(
+                    prediction.mask, mtt, smir_id, out, self.method_name
+                )
+                stem = out / f"SMIR.{self.method_name}.{smir_id}"
+                if save_probabilities and prediction.probability is not None:
+                    write_like(Path(f"{stem}.probability.nii.gz"), prediction.probability, mtt)
+                if save_dwi and prediction.dwi is not None:
+                    write_like(Path(f"{stem}.dwi.nii.gz"), prediction.dwi, mtt)
+            except UserError as error:
+                reason = str(error) if case.case_id in str(error) else f"{case.case_id}: {error}"
+                report.failed[case.case_id] = reason
+                tqdm.write(f"error: {reason}", file=sys.stderr)
+        return FolderReport(report.written, report.failed, time.perf_counter() - started)

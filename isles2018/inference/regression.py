@@ -2,9 +2,10 @@
 
 ``TRAIN_SET`` is what the shipped weights are trained on; ``REGRESSION_SET`` is a phantom test
 set they never see. :func:`score_methods` predicts the regression set with the shipped ensemble
-and with the threshold method and scores both with the evaluation package: it produces the
-reference figures in ``weights/manifest.json`` (``scripts/make_weights.py``) and the figures CI
-compares with them (``tests/test_regression.py``).
+and with the threshold method (both through :class:`~isles2018.inference.Predictor`) and scores
+both with the evaluation package: it produces the reference figures in
+``weights/manifest.json`` (``scripts/make_weights.py``) and the figures CI compares with them
+(``tests/inference/test_regression.py``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import click
+from isles2018.errors import UserError
 
 #: Phantom training set of the shipped weights.
 TRAIN_SET: dict[str, Any] = {"cases": 40, "seed": 2018, "profile": "ci"}
@@ -20,48 +21,47 @@ TRAIN_SET: dict[str, Any] = {"cases": 40, "seed": 2018, "profile": "ci"}
 REGRESSION_SET: dict[str, Any] = {"test_cases": 12, "seed": 4242, "profile": "ci"}
 
 
-def invoke(*args: str) -> None:
-    """Run an ``isles2018`` command in this process.
+def make_phantom(
+    root: Path,
+    *,
+    cases: int = 1,
+    test_cases: int = 0,
+    seed: int,
+    profile: str,
+    workers: int = 2,
+    progress: bool = False,
+) -> Path:
+    """Generate (or complete) a phantom data set into ``root``; returns ``root``."""
+    from isles2018.phantom.generate import Request, generate_dataset
 
-    Raises:
-        click.ClickException: the command failed (its exit code was not 0).
-    """
-    from isles2018.cli import main
-
-    try:
-        main.main(args=list(args), prog_name="isles2018", standalone_mode=False)
-    except SystemExit as stop:
-        if stop.code:
-            raise click.ClickException(f"isles2018 {args[0]} exited with {stop.code}") from None
+    request = Request(
+        out=Path(root),
+        cases=cases,
+        test_cases=test_cases,
+        seed=seed,
+        profile=profile,
+        workers=workers,
+    )
+    generate_dataset(request, progress=progress)
+    return Path(root)
 
 
 def make_regression_set(root: Path) -> Path:
     """Generate the regression phantom set into ``root`` (TESTING + REFERENCE); returns root."""
-    if not (Path(root) / "manifest.json").is_file():
-        invoke(
-            "phantom",
-            str(root),
-            "--cases",
-            "1",
-            "--test-cases",
-            str(REGRESSION_SET["test_cases"]),
-            "--seed",
-            str(REGRESSION_SET["seed"]),
-            "--profile",
-            REGRESSION_SET["profile"],
-            "--workers",
-            "2",
-        )
-    return Path(root)
+    return make_phantom(root, cases=1, **REGRESSION_SET)
 
 
 def mean_dice(prediction_dir: Path, reference_dir: Path) -> float:
-    """Mean per-case Dice (default preset) of a prediction folder against its references."""
+    """Mean per-case Dice (default preset) of a prediction folder against its references.
+
+    Raises:
+        UserError: a case could not be scored.
+    """
     from evaluation.score import score_directory
 
     run = score_directory(prediction_dir, reference_dir, workers=1, progress=False)
     if run.failed:
-        raise click.ClickException(f"{prediction_dir}: {len(run.failed)} case(s) failed to score")
+        raise UserError(f"{prediction_dir}: {len(run.failed)} case(s) failed to score")
     return float(run.summary["overall"]["metrics"]["dice"]["mean"])
 
 
@@ -78,23 +78,23 @@ def score_methods(
 
     Returns:
         ``{"n_cases", "dice_gan", "dice_threshold"}``.
+
+    Raises:
+        UserError: a case could not be predicted or scored.
     """
+    from isles2018.inference.predictor import Predictor
+
     work = Path(work)
     root = data or make_regression_set(work / "regression_set")
     testing, reference = root / "TESTING", root / "REFERENCE"
-    invoke(
-        "predict",
-        str(testing),
-        "--weights",
-        str(weights),
-        "--out",
-        str(work / "gan"),
-        "--device",
-        device,
-    )
-    invoke("predict", str(testing), "--method", "threshold", "--out", str(work / "threshold"))
-    return {
-        "n_cases": REGRESSION_SET["test_cases"],
-        "dice_gan": mean_dice(work / "gan", reference),
-        "dice_threshold": mean_dice(work / "threshold", reference),
+    predictors = {
+        "gan": Predictor.from_checkpoints([weights], device=device),
+        "threshold": Predictor.threshold(),
     }
+    dice = {}
+    for name, predictor in predictors.items():
+        report = predictor.predict_folder(testing, work / name, progress=False)
+        if report.failed:
+            raise UserError(f"{testing}: {len(report.failed)} case(s) failed to predict")
+        dice[f"dice_{name}"] = mean_dice(work / name, reference)
+    return {"n_cases": REGRESSION_SET["test_cases"], **dice}

@@ -12,8 +12,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from isles2018.errors import CheckpointError
 from isles2018.files import file_digest
-from isles2018.inference.checkpoint import CheckpointError
 
 MANIFEST = "manifest.json"
 

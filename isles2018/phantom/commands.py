@@ -37,7 +37,7 @@ def phantom(
 
     Rerunning with the same options completes an interrupted run.
     """
-    from isles2018.phantom.generate import PhantomError, Request, generate_dataset
+    from isles2018.phantom.generate import Request, generate_dataset
 
     request = Request(
         out=out,
@@ -49,10 +49,7 @@ def phantom(
         gzip=gzip,
         five_d=five_d,
     )
-    try:
-        result = generate_dataset(request)
-    except PhantomError as error:
-        raise click.ClickException(str(error)) from None
+    result = generate_dataset(request)
     click.echo(
         f"{out}: {result.generated} case(s) generated, {result.skipped} already complete; "
         f"manifest {result.manifest}"

@@ -16,6 +16,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from isles2018 import __version__
+from isles2018.errors import PhantomError
 from isles2018.files import file_digest
 from isles2018.phantom import PHANTOM_VERSION
 from isles2018.phantom.anatomy import MNI_NOTICE, load_templates
@@ -32,10 +33,6 @@ from isles2018.phantom.writer import (
     write_cases_csv,
     write_json,
 )
-
-
-class PhantomError(ValueError):
-    """A request the generator refuses, described in one line."""
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from isles2018.data.io import write_volume
-from isles2018.data.modalities import Modality, smir_name
+from isles2018.data.modalities import REQUIRED, Modality, smir_name
+from isles2018.data.patients import SIDECAR as CASES_CSV
 from isles2018.files import atomic_path, file_digest
 from isles2018.phantom.lesion import ZONES
 from isles2018.phantom.sampling import CasePlan, smir_ids
@@ -34,21 +35,8 @@ from isles2018.phantom.synthesis import TIME_STEP_S, CaseData
 REFERENCE = "REFERENCE"
 TRUTH = "_truth"
 MANIFEST = "manifest.json"
-CASES_CSV = "cases.csv"
 CASES_COLUMNS = ("partition", "case", "patient", "slices", "ctp_timepoints")
-PARTITION_MODALITIES = {
-    "TRAINING": (
-        Modality.CT,
-        Modality.PWI,
-        Modality.CBF,
-        Modality.CBV,
-        Modality.MTT,
-        Modality.TMAX,
-        Modality.DWI,
-        Modality.OT,
-    ),
-    "TESTING": (Modality.CT, Modality.PWI, Modality.CBF, Modality.CBV, Modality.MTT, Modality.TMAX),
-}
+PARTITION_MODALITIES = {"TRAINING": (*REQUIRED, Modality.DWI, Modality.OT), "TESTING": REQUIRED}
 REFERENCE_MODALITIES = (Modality.MTT, Modality.OT, Modality.DWI)
 #: Written dtypes (ISLES 2018 stores CT int32, CBF/CBV uint16, MTT/Tmax float64, OT uint8).
 DTYPES = {
@@ -61,15 +49,19 @@ DTYPES = {
     Modality.DWI: "float32",
     Modality.OT: "uint8",
 }
+#: Units of each volume, by file-name token (as the manifest records them).
 UNITS = {
-    "CT": "HU",
-    "CT_4DPWI": "HU, frames 1 s apart",
-    "CT_CBF": "mL/100 g/min",
-    "CT_CBV": "mL/100 g",
-    "CT_MTT": "s",
-    "CT_Tmax": "s",
-    "MR_DWI": "arbitrary (b = 1000 s/mm2)",
-    "OT": "{0, 1}",
+    modality.token: unit
+    for modality, unit in (
+        (Modality.CT, "HU"),
+        (Modality.PWI, "HU, frames 1 s apart"),
+        (Modality.CBF, "mL/100 g/min"),
+        (Modality.CBV, "mL/100 g"),
+        (Modality.MTT, "s"),
+        (Modality.TMAX, "s"),
+        (Modality.DWI, "arbitrary (b = 1000 s/mm2)"),
+        (Modality.OT, "{0, 1}"),
+    )
 }
 
 

@@ -13,14 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from isles2018.data.io import (
-    DataError,
-    geometry_differences,
-    read_mask,
-    stored_dtype,
-)
+from isles2018.data.io import geometry_differences, read_mask, stored_dtype
 from isles2018.data.layout import Case
 from isles2018.data.modalities import Modality
+from isles2018.errors import DataError
 
 PREDICTION = re.compile(r"^SMIR\.(?P<method>[A-Za-z0-9_\-]+)\.(?P<smir_id>\d+)\.nii$")
 _INTEGER_TYPES = (np.uint8, np.uint16, np.int8, np.int16, np.int32, np.uint32)
@@ -64,12 +60,15 @@ def _check_file(path: Path, case: Case) -> list[str]:
     return problems
 
 
-def validate_submission(folder: Path, cases: list[Case]) -> SubmissionReport:
+def validate_submission(
+    folder: Path, cases: list[Case], method_name: str | None = None
+) -> SubmissionReport:
     """Check a submission folder against the test cases it should cover.
 
     Args:
         folder: the folder holding the prediction files.
         cases: the discovered TESTING cases.
+        method_name: require this ``<method>`` in every file name (None: any one name).
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -90,6 +89,10 @@ def validate_submission(folder: Path, cases: list[Case]) -> SubmissionReport:
         found.setdefault(match["smir_id"], []).append(path)
     if len(methods) > 1:
         problems.append(f"several method names: {', '.join(sorted(methods))}")
+    elif method_name and methods and methods != {method_name}:
+        problems.append(
+            f"method name {', '.join(methods)} differs from --method-name {method_name}"
+        )
     checked = 0
     for smir_id, case in sorted(by_id.items(), key=lambda kv: kv[1].number):
         paths = found.get(smir_id, [])

@@ -6,35 +6,17 @@ from pathlib import Path
 
 import click
 
-from isles2018.data.io import DataError
-
-
-def _testing_cases(data: Path) -> list:
-    from isles2018.data.layout import discover_cases
-
-    try:
-        cases = [c for c in discover_cases(data) if c.split == "testing"]
-    except DataError as error:
-        raise click.ClickException(str(error)) from None
-    if not cases:
-        raise click.ClickException(f"{data}: no testing cases found")
-    return cases
-
 
 def _validate(folder: Path, data: Path, method_name: str | None) -> bool:
+    from isles2018.data.layout import testing_cases
     from isles2018.submission.checks import validate_submission
 
-    report = validate_submission(folder, _testing_cases(data))
-    problems = list(report.problems)
-    if method_name and report.method_names and set(report.method_names) != {method_name}:
-        problems.append(
-            f"method name {', '.join(report.method_names)} differs from --method-name {method_name}"
-        )
-    for problem in problems:
+    report = validate_submission(folder, testing_cases(data), method_name)
+    for problem in report.problems:
         click.echo(f"problem: {problem}")
-    verdict = "valid" if not problems else f"INVALID ({len(problems)} problem(s))"
+    verdict = "valid" if report.ok else f"INVALID ({len(report.problems)} problem(s))"
     click.echo(f"{folder}: {report.checked} prediction(s) checked; submission {verdict}")
-    return not problems
+    return report.ok
 
 
 @click.command("validate-submission")
@@ -65,9 +47,10 @@ def validate_submission(folder: Path, data: Path, method_name: str | None) -> No
 )
 def package_submission(folder: Path, data: Path, method_name: str | None, out: Path) -> None:
     """Validate a submission folder, then zip it with a SHA-256 manifest (nothing on failure)."""
+    from isles2018.errors import SubmissionError
     from isles2018.submission.package import package_submission as package
 
     if not _validate(folder, data, method_name):
-        raise click.ClickException(f"{folder}: not packaged because the submission is invalid")
+        raise SubmissionError(f"{folder}: not packaged because the submission is invalid")
     package(folder, out)
     click.echo(f"wrote {out}")

@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from isles2018.config import STAGES, Config, load_config
-from isles2018.training.run import FoldResult, apply_overrides, check_dwi, train_run, training_cases
+from isles2018.data.layout import training_cases
+from isles2018.training.run import FoldResult, apply_overrides, check_dwi, train_run
 
 
 def stage_configs(
@@ -27,7 +28,7 @@ def run_ablation(
 
     Every stage is checked for MR_DWI before any training starts.
     """
-    cases = training_cases(data)
+    cases = training_cases(Path(data))
     for config in configs.values():
         check_dwi(cases, config)
     return {stage: train_run(data, Path(out) / stage, c, **options) for stage, c in configs.items()}

@@ -5,14 +5,13 @@ torch is imported inside the commands, never at module level, so ``--help`` stay
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
-from isles2018.config import STAGES, ConfigError, load_config
+from isles2018.config import STAGES, load_config
 
 _data = click.argument("data", type=click.Path(exists=True, file_okay=False, path_type=Path))
 _out = click.option(
@@ -30,28 +29,12 @@ _resume = click.option("--resume", is_flag=True, help="Continue from the folds' 
 _quiet = click.option("--quiet", is_flag=True, help="No progress bars.")
 
 
-@contextlib.contextmanager
-def _user_errors() -> Iterator[None]:
-    """Turn the pipeline's user-facing errors into one-line ClickExceptions."""
-    from isles2018.data.io import DataError
-    from isles2018.inference.checkpoint import CheckpointError
-    from isles2018.training.run import TrainingError
-
-    try:
-        yield
-    except (ConfigError, DataError, CheckpointError, TrainingError) as error:
-        raise click.ClickException(str(error)) from None
-
-
 def _setup(device_name: str) -> tuple[Any, Any]:
     import torch
 
     from isles2018.training.distributed import init_distributed
 
-    try:
-        context, device = init_distributed(device_name)
-    except ValueError as error:  # cuda asked for without a GPU
-        raise click.ClickException(str(error)) from None
+    context, device = init_distributed(device_name)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed slice size: let cuDNN pick its kernels
     return context, device
@@ -79,8 +62,8 @@ def _launch(runtime: Any, run: Callable[[Any, Any], Any]) -> tuple[Any, Any]:
     "--config",
     "config_name",
     default=None,
-    help="Named config (gan-gn-maxout, gan, perfusion-unet, dwi-unet, fast, ci; join with '+', "
-    "e.g. gan+ci) or a JSON file. Default: RUN/config.json when resuming, else gan-gn-maxout.",
+    help="Named config (gan-gn-maxout, gan, perfusion-unet, dwi-unet, fast, ci, demo; join with "
+    "'+', e.g. gan+ci) or a JSON file. Default: RUN/config.json when resuming, else gan-gn-maxout.",
 )
 @_fold
 @_epochs
@@ -105,24 +88,23 @@ def train(
     """
     from isles2018.training.run import apply_overrides, train_run
 
-    with _user_errors():
-        stored = out / "config.json"
-        if config_name is None:
-            config_name = str(stored) if resume and stored.is_file() else "gan-gn-maxout"
-        config = apply_overrides(load_config(config_name), epochs=epochs, seed=seed, device=device)
-        context, results = _launch(
-            config.runtime,
-            lambda device, context: train_run(
-                data,
-                out,
-                config,
-                folds=folds,
-                resume=resume,
-                device=device,
-                context=context,
-                progress=not quiet,
-            ),
-        )
+    stored = out / "config.json"
+    if config_name is None:
+        config_name = str(stored) if resume and stored.is_file() else "gan-gn-maxout"
+    config = apply_overrides(load_config(config_name), epochs=epochs, seed=seed, device=device)
+    context, results = _launch(
+        config.runtime,
+        lambda device, context: train_run(
+            data,
+            out,
+            config,
+            folds=folds,
+            resume=resume,
+            device=device,
+            context=context,
+            progress=not quiet,
+        ),
+    )
     if context.is_main:
         for result in results:
             dice = "-" if result.val_dice is None else f"{result.val_dice:.4f}"
@@ -163,25 +145,30 @@ def ablation(
     quiet: bool,
 ) -> None:
     """Train the four stages of Table 1 into RUN/<stage>/; print their Dice beside the paper's."""
-    from isles2018.crossval.table1 import ablation_table
+    from isles2018.crossval.table1 import StageScores, table1_markdown
     from isles2018.training.ablation import run_ablation, stage_configs
 
-    with _user_errors():
-        configs = stage_configs(
-            stages or STAGES, config_suffix, epochs=epochs, seed=seed, device=device
-        )
-        context, results = _launch(
-            next(iter(configs.values())).runtime,
-            lambda device, context: run_ablation(
-                data,
-                out,
-                configs,
-                folds=folds,
-                resume=resume,
-                device=device,
-                context=context,
-                progress=not quiet,
-            ),
-        )
+    configs = stage_configs(
+        stages or STAGES, config_suffix, epochs=epochs, seed=seed, device=device
+    )
+    context, results = _launch(
+        next(iter(configs.values())).runtime,
+        lambda device, context: run_ablation(
+            data,
+            out,
+            configs,
+            folds=folds,
+            resume=resume,
+            device=device,
+            context=context,
+            progress=not quiet,
+        ),
+    )
     if context.is_main:
-        click.echo(ablation_table(results))
+        rows = {
+            stage: StageScores.from_training(
+                [f.val_dice for f in folds], configs[stage].runtime.folds
+            )
+            for stage, folds in results.items()
+        }
+        click.echo(table1_markdown(rows))

@@ -24,7 +24,9 @@ from tqdm import tqdm
 
 from isles2018.config import STAGES, Config, load_config, save_config, to_dict, with_overrides
 from isles2018.data.dataset import SliceDataset, load_cases
+from isles2018.data.layout import training_cases
 from isles2018.data.normalise import compute_stats
+from isles2018.errors import TrainingError
 from isles2018.inference.checkpoint import (
     SIDECAR,
     load_training_state,
@@ -40,10 +42,6 @@ from isles2018.training.metrics_log import (
     truncate_metrics,
 )
 from isles2018.training.step import amp_dtype, make_optimisers, train_epoch, validate
-
-
-class TrainingError(ValueError):
-    """A user-facing problem with a run (one readable line)."""
 
 
 @dataclass(frozen=True)
@@ -209,20 +207,6 @@ def _comparable(config: Config) -> dict[str, Any]:
     return data
 
 
-def training_cases(data: Path) -> list[Any]:
-    """The training cases (with OT) under ``data``.
-
-    Raises:
-        TrainingError: none found.
-    """
-    from isles2018.data.layout import discover_cases
-
-    cases = [c for c in discover_cases(Path(data)) if c.split == "training"]
-    if not cases:
-        raise TrainingError(f"{data}: no training cases (with OT ground truth) found")
-    return cases
-
-
 def train_run(
     data: Path,
     out: Path,
@@ -248,7 +232,7 @@ def train_run(
 
     context = context or DistributedContext()
     out = Path(out)
-    cases = training_cases(data)
+    cases = training_cases(Path(data))
     check_dwi(cases, config)
     stored = out / "config.json"
     if stored.is_file() and _comparable(load_config(stored)) != _comparable(config):

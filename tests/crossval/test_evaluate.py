@@ -20,8 +20,9 @@ from isles2018.data.modalities import Modality
 from isles2018.data.normalise import compute_stats
 from isles2018.data.splits import Splits, split_cases
 from isles2018.data.stack import load_case_arrays
+from isles2018.errors import CheckpointError
 from isles2018.inference.checkpoint import save_checkpoint
-from isles2018.inference.predictor import load_members, predict_arrays
+from isles2018.inference.ensemble import load_members, predict_arrays
 from isles2018.models import build_models
 
 CPU = torch.device("cpu")
@@ -180,7 +181,7 @@ def test_predict_arrays_reads_dwi_only_when_allowed(tmp_path: Path, isles_traini
     arrays = load_case_arrays(case)
     folder = _checkpoint(tmp_path / "dwi", [arrays], 0, "dwi-unet+ci")
     member = load_members([folder], CPU)[0]
-    with pytest.raises(ValueError, match="reads MR_DWI"):
+    with pytest.raises(CheckpointError, match="reads MR_DWI"):
         predict_arrays([member], arrays, device=CPU)
     prediction = predict_arrays([member], arrays, device=CPU, allow_dwi=True)
     assert prediction.mask.shape == (16, 12, 2)

@@ -2,8 +2,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -125,21 +123,3 @@ def test_unpack_truncated_zip_leaves_nothing(isles_training: Path, tmp_path: Pat
     )
     assert result.exit_code == 1 and "corrupt or truncated zip" in result.output
     assert list(dest.iterdir()) == []
-
-
-def test_help_and_version_do_not_import_torch() -> None:
-    code = (
-        "import sys\n"
-        "from click.testing import CliRunner\n"
-        "from isles2018.cli import main\n"
-        "r = CliRunner().invoke(main, ['--help'])\n"
-        "assert r.exit_code == 0, r.output\n"
-        "v = CliRunner().invoke(main, ['--version'])\n"
-        "assert 'isles2018, version' in v.output\n"
-        "assert 'torch' not in sys.modules, 'torch imported by --help'\n"
-        "print(r.output)\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    for command in ("inspect", "split", "unpack"):
-        assert command in result.stdout

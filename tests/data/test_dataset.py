@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from isles2018.data.dataset import SliceDataset
-from isles2018.data.io import DataError
 from isles2018.data.normalise import NormStats, compute_stats, select_channels
 from isles2018.data.stack import CaseArrays
+from isles2018.errors import DataError
 
 FIVE = ("CT_MTT", "CT_Tmax", "CT_CBV", "CT_CBF", "CT_4DPWI")
 

@@ -6,15 +6,10 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from isles2018.data.io import (
-    DataError,
-    read_volume,
-    read_volume_sitk,
-    write_prediction,
-    write_volume,
-)
+from isles2018.data.io import read_volume, read_volume_sitk, write_prediction, write_volume
 from isles2018.data.layout import discover_cases
 from isles2018.data.modalities import Modality
+from isles2018.errors import DataError
 from isles2018.files import atomic_path
 
 

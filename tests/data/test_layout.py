@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from isles2018.data.io import DataError
 from isles2018.data.layout import discover_cases
 from isles2018.data.modalities import REQUIRED, Modality
+from isles2018.errors import DataError
 
 
 def test_numeric_order_and_modalities(isles_training: Path) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from isles2018.data.modalities import Modality, parse_smir_name, prediction_name, smir_name
+from isles2018.errors import ConfigError
 
 
 @pytest.mark.parametrize(
@@ -43,5 +44,5 @@ def test_names_round_trip() -> None:
 
 def test_prediction_name() -> None:
     assert prediction_name("GANSeg", "345565") == "SMIR.GANSeg.345565.nii"
-    with pytest.raises(ValueError, match="method name"):
+    with pytest.raises(ConfigError, match="method name"):
         prediction_name("bad.name", "1")

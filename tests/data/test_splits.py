@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from isles2018.data.io import DataError
 from isles2018.data.layout import discover_cases
 from isles2018.data.patients import published_table
 from isles2018.data.splits import Splits, load_or_make_splits, make_splits
+from isles2018.errors import DataError
 
 
 def _real_training() -> tuple[dict[str, str], dict[str, int]]:

@@ -5,10 +5,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from isles2018.data.io import DataError, read_volume, write_volume
+from isles2018.data.io import read_volume, write_volume
 from isles2018.data.layout import discover_cases
 from isles2018.data.modalities import Modality
 from isles2018.data.stack import from_slices, load_case_arrays, to_slices
+from isles2018.errors import DataError
 
 
 def test_channel_order_and_shapes(isles_training: Path) -> None:

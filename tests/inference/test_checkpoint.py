@@ -13,11 +13,11 @@ import torch
 from isles2018.config import load_config, with_overrides
 from isles2018.data.dataset import Batch
 from isles2018.data.normalise import NormStats
+from isles2018.errors import CheckpointError
 from isles2018.inference.checkpoint import (
     SIDECAR,
     STATE,
     WEIGHTS,
-    CheckpointError,
     load_checkpoint,
     load_training_state,
     save_checkpoint,

@@ -1,181 +1,118 @@
+"""``Predictor``: the one Python home of prediction (ensembles, threshold, folders, failures)."""
+
 from __future__ import annotations
 
-from dataclasses import replace
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
-import nibabel as nib
 import numpy as np
 import pytest
 import torch
-from click.testing import CliRunner
 
-from isles2018.cli import main
-from isles2018.config import load_config
-from isles2018.data.io import read_volume
+from isles2018.data.io import read_mask
 from isles2018.data.layout import discover_cases
-from isles2018.data.modalities import REQUIRED, Modality
-from isles2018.data.normalise import compute_stats
+from isles2018.data.modalities import Modality
 from isles2018.data.stack import load_case_arrays
-from isles2018.inference.checkpoint import save_checkpoint
-from isles2018.inference.predictor import find_checkpoints, load_members, predict_arrays
-from isles2018.models import build_models
+from isles2018.errors import CheckpointError, ConfigError, DataError
+from isles2018.inference import FolderReport, Predictor
+from isles2018.inference.ensemble import load_members, predict_arrays
 
 
-@pytest.fixture
-def testing(tmp_path: Path, make_case) -> Path:
-    root = tmp_path / "TESTING"
-    for number in (1, 2, 3):
-        make_case(root, number, modalities=REQUIRED)
-    return root
-
-
-def _checkpoint(folder: Path, training: Path, seed: int, config: str = "ci") -> Path:
-    torch.manual_seed(seed)
-    cfg = load_config(config)
-    arrays = [load_case_arrays(c) for c in discover_cases(training)]
-    stats = compute_stats(arrays, cfg.pipeline.inputs, with_dwi=cfg.pipeline.adversarial)
-    save_checkpoint(folder, build_models(cfg), cfg, stats, fold=seed, epoch=1)
-    return folder
-
-
-@pytest.fixture
-def run(tmp_path: Path, isles_training: Path) -> Path:
-    for fold in (0, 1):
-        _checkpoint(tmp_path / "run" / f"fold_{fold}", isles_training, seed=fold)
-    return tmp_path / "run"
-
-
-def test_find_checkpoints(run: Path) -> None:
-    assert find_checkpoints([run]) == [run / "fold_0", run / "fold_1"]
-    assert find_checkpoints([run / "fold_1" / "checkpoint.json"]) == [run / "fold_1"]
-
-
-def test_ensemble_averages_probabilities(run: Path, testing: Path) -> None:
-    members = load_members([run], torch.device("cpu"))
-    arrays = load_case_arrays(discover_cases(testing)[0], with_dwi=False, with_label=False)
-    both = predict_arrays(members, arrays, device=torch.device("cpu"))
-    single = [predict_arrays([m], arrays, device=torch.device("cpu")) for m in members]
-    np.testing.assert_allclose(
-        both.probability, (single[0].probability + single[1].probability) / 2, atol=1e-6
+def test_import_is_lazy_and_public() -> None:
+    code = (
+        "import sys\n"
+        "import isles2018.inference as inference\n"
+        "assert 'torch' not in sys.modules\n"
+        "from isles2018.inference import Predictor\n"
+        "print(Predictor.__module__)\n"
     )
-    assert both.probability.shape == (16, 12, 2)
-    np.testing.assert_array_equal(both.mask, (both.probability >= 0.5).astype(np.uint8))
-    assert both.dwi is not None and both.dwi.shape == (16, 12, 2)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "isles2018.inference.predictor"
 
 
-def test_tta_is_flip_equivariant(run: Path, testing: Path) -> None:
-    members = load_members([run / "fold_0"], torch.device("cpu"))
-    arrays = load_case_arrays(discover_cases(testing)[0], with_dwi=False, with_label=False)
-    mirrored = replace(arrays, inputs=np.ascontiguousarray(arrays.inputs[:, :, ::-1]))
-    cpu = torch.device("cpu")
-    with_tta = predict_arrays(members, arrays, device=cpu, tta=True).probability
-    with_tta_mirrored = predict_arrays(members, mirrored, device=cpu, tta=True).probability
-    np.testing.assert_allclose(with_tta_mirrored, with_tta[::-1], atol=1e-5)
-    plain = predict_arrays(members, arrays, device=cpu).probability
-    plain_mirrored = predict_arrays(members, mirrored, device=cpu).probability
-    assert np.abs(plain_mirrored - plain[::-1]).max() > 1e-4  # an untrained net is not symmetric
-
-
-def test_bf16_close_to_fp32(run: Path, testing: Path) -> None:
+def test_predict_case_equals_the_ensemble_of_its_checkpoints(run: Path, testing: Path) -> None:
+    predictor = Predictor.from_checkpoints([run], device="cpu")
+    assert len(predictor.members) == 2 and predictor.method_name == "GANSeg"
+    case = discover_cases(testing)[0]
+    prediction = predictor.predict_case(case)
     members = load_members([run], torch.device("cpu"))
-    arrays = load_case_arrays(discover_cases(testing)[1], with_dwi=False, with_label=False)
-    fp32 = predict_arrays(members, arrays, device=torch.device("cpu"))
-    bf16 = predict_arrays(members, arrays, device=torch.device("cpu"), amp=torch.bfloat16)
-    assert np.abs(fp32.probability - bf16.probability).max() < 0.05
+    arrays = load_case_arrays(case, with_dwi=False, with_label=False)
+    expected = predict_arrays(members, arrays, device=torch.device("cpu"))
+    np.testing.assert_allclose(prediction.probability, expected.probability, atol=1e-6)
+    assert prediction.mask.shape == (16, 12, 2) and prediction.dwi is not None
 
 
-def test_predict_command_writes_challenge_files(run: Path, testing: Path, tmp_path: Path) -> None:
-    out = tmp_path / "pred"
-    result = CliRunner().invoke(
-        main,
-        [
-            "predict",
-            str(testing),
-            "--weights",
-            str(run),
-            "--out",
-            str(out),
-            "--device",
-            "cpu",
-            "--save-dwi",
-            "--save-probabilities",
-            "--tta",
-        ],
+def test_predict_folder_writes_every_case_and_reports(run: Path, testing: Path, tmp_path) -> None:
+    out = tmp_path / "out"
+    report = Predictor.from_checkpoints([run], device="cpu").predict_folder(
+        testing, out, save_probabilities=True, progress=False
     )
-    assert result.exit_code == 0, result.output
-    assert "ensemble of 2 checkpoint(s)" in result.output
+    assert isinstance(report, FolderReport) and report.failed == {}
+    assert list(report.written) == ["case_1", "case_2", "case_3"]
     for case in discover_cases(testing):
-        smir_id = case.smir_id(Modality.MTT)
-        mask = out / f"SMIR.GANSeg.{smir_id}.nii"
-        reference = nib.load(case.path(Modality.MTT))
-        written = nib.load(mask)
-        np.testing.assert_array_equal(written.affine, reference.affine)
-        assert written.get_data_dtype() == np.uint8
-        assert (out / f"SMIR.GANSeg.{smir_id}.dwi.nii.gz").is_file()
-        probability = read_volume(out / f"SMIR.GANSeg.{smir_id}.probability.nii.gz").array
-        np.testing.assert_array_equal(
-            np.asanyarray(written.dataobj), (probability >= 0.5).astype(np.uint8)
-        )
-    valid = CliRunner().invoke(main, ["validate-submission", str(out), "--data", str(testing)])
-    assert valid.exit_code == 1  # the extra probability/DWI files are not part of a submission
+        path = report.written[case.case_id]
+        assert path == out / f"SMIR.GANSeg.{case.smir_id(Modality.MTT)}.nii"
+        assert set(np.unique(read_mask(path))) <= {0, 1}
+    assert len(list(out.glob("*.probability.nii.gz"))) == 3
+    assert report.summary(out).startswith(f"wrote 3 prediction(s) to {out} in ")
 
 
-def test_broken_case_is_skipped_others_written(run: Path, testing: Path, tmp_path: Path) -> None:
-    cases = discover_cases(testing)
-    tmax = cases[1].path(Modality.TMAX)
-    tmax.write_bytes(tmax.read_bytes()[:300])
-    out = tmp_path / "pred"
-    result = CliRunner().invoke(
-        main,
-        [
-            "predict",
-            str(testing),
-            "--weights",
-            str(run),
-            "--out",
-            str(out),
-            "--method-name",
-            "Team1",
-            "--device",
-            "cpu",
-        ],
-    )
-    assert result.exit_code == 1
-    assert "error: " in result.output and "CT_Tmax" in result.output
-    assert "1 case(s) failed: case_2" in result.output
-    names = sorted(p.name for p in out.iterdir())
-    assert names == sorted(
-        f"SMIR.Team1.{c.smir_id(Modality.MTT)}.nii" for c in (cases[0], cases[2])
-    )
+def test_a_bad_case_is_reported_in_one_line_and_the_others_are_written(
+    testing: Path, tmp_path: Path
+) -> None:
+    cbf = next((testing / "case_2").rglob("*CT_CBF*.nii"))
+    shutil.rmtree(cbf.parent)
+    report = Predictor.threshold().predict_folder(testing, tmp_path / "o", progress=False)
+    assert list(report.written) == ["case_1", "case_3"]
+    assert list(report.failed) == ["case_2"]
+    reason = report.failed["case_2"]
+    assert "missing CT_CBF" in reason and "\n" not in reason
+    assert "1 case(s) failed: case_2" in report.summary(tmp_path / "o")
+    assert sorted(p.name.split(".")[1] for p in (tmp_path / "o").iterdir()) == ["Threshold"] * 2
 
 
-def test_threshold_method_needs_no_weights(testing: Path, tmp_path: Path) -> None:
-    out = tmp_path / "thr"
-    result = CliRunner().invoke(
-        main, ["predict", str(testing), "--method", "threshold", "--out", str(out)]
-    )
-    assert result.exit_code == 0, result.output
-    assert len(list(out.glob("SMIR.Threshold.*.nii"))) == 3
-    valid = CliRunner().invoke(main, ["validate-submission", str(out), "--data", str(testing)])
-    assert valid.exit_code == 0, valid.output
+def test_an_unexpected_exception_is_a_bug_not_a_failed_case(
+    testing: Path, tmp_path: Path, monkeypatch
+) -> None:
+    def broken(case):  # e.g. a numpy bug deep in the threshold rule
+        raise ValueError("operands could not be broadcast together")
+
+    monkeypatch.setattr("isles2018.inference.threshold.threshold_case", broken)
+    with pytest.raises(ValueError, match="broadcast"):
+        Predictor.threshold().predict_folder(testing, tmp_path / "o", progress=False)
 
 
-def test_gan_without_weights_or_with_bad_weights(testing: Path, tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["predict", str(testing), "--out", str(tmp_path / "o")])
-    assert result.exit_code == 1 and "--weights is required" in result.output
-    result = CliRunner().invoke(
-        main, ["predict", str(testing), "--weights", str(tmp_path), "--out", str(tmp_path / "o")]
-    )
-    assert result.exit_code == 1 and "no checkpoint.json found" in result.output
+def test_predict_case_refuses_a_case_missing_a_map(testing: Path) -> None:
+    case = discover_cases(testing)[0]
+    next((testing / "case_1").rglob("*CT_Tmax*.nii")).unlink()
+    with pytest.raises(DataError, match="missing CT_Tmax"):
+        Predictor.threshold().predict_case(discover_cases(testing)[0])
+    assert case.case_id == "case_1"
 
 
-def test_tampered_checkpoint_is_refused(run: Path, testing: Path, tmp_path: Path) -> None:
-    weights = run / "fold_0" / "checkpoint.safetensors"
-    data = bytearray(weights.read_bytes())
-    data[-1] ^= 0xFF
-    weights.write_bytes(bytes(data))
-    result = CliRunner().invoke(
-        main, ["predict", str(testing), "--weights", str(run), "--out", str(tmp_path / "o")]
-    )
-    assert result.exit_code == 1 and "sha256 mismatch" in result.output
-    assert not (tmp_path / "o").exists()
+@pytest.mark.parametrize("batch_size", [0, -1])
+def test_batch_size_below_one_is_refused(run: Path, batch_size: int) -> None:
+    with pytest.raises(ConfigError, match="batch size must be at least 1"):
+        Predictor.from_checkpoints([run], device="cpu", batch_size=batch_size)
+
+
+def test_bad_options_are_user_errors(run: Path, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="precision"):
+        Predictor.from_checkpoints([run], device="cpu", precision="fp8")
+    with pytest.raises(ConfigError, match="device"):
+        Predictor.from_checkpoints([run], device="tpu")
+    with pytest.raises(ConfigError, match="no checkpoint given"):
+        Predictor.from_checkpoints([], device="cpu")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CheckpointError, match=r"empty: no checkpoint\.json"):
+        Predictor.from_checkpoints([tmp_path / "empty"], device="cpu")
+
+
+def test_method_name_is_checked_before_any_case(run: Path) -> None:
+    with pytest.raises(ConfigError, match=r"method name 'bad\.name'"):
+        Predictor.threshold(method_name="bad.name")
+    with pytest.raises(ConfigError, match="method name 'a b'"):
+        Predictor.from_checkpoints([run], device="cpu", method_name="a b")

@@ -12,15 +12,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 
+from isles2018.config import load_config
+from isles2018.inference import Predictor
 from isles2018.inference.regression import (
     REGRESSION_SET,
-    invoke,
+    make_phantom,
     make_regression_set,
     mean_dice,
     score_methods,
 )
 from isles2018.inference.weights import verify_weights
+from isles2018.training.run import apply_overrides, train_run
 
 pytestmark = pytest.mark.slow
 
@@ -44,34 +48,15 @@ def test_shipped_weights_keep_their_dice(regression_set: Path, tmp_path: Path) -
 
 def test_ci_training_from_scratch_beats_threshold(regression_set: Path, tmp_path: Path) -> None:
     data, run = tmp_path / "train", tmp_path / "run"
-    invoke(
-        "phantom", str(data), "--cases", "16", "--seed", "77", "--profile", "ci", "--workers", "2"
-    )
-    invoke(
-        "train",
-        str(data / "TRAINING"),
-        "--out",
-        str(run),
-        "--config",
-        "ci",
-        "--fold",
-        "0",
-        "--device",
-        "cpu",
-        "--quiet",
-    )
+    make_phantom(data, cases=16, seed=77, profile="ci")
+    config = apply_overrides(load_config("ci"), device="cpu")
+    train_run(data / "TRAINING", run, config, folds=[0], device=torch.device("cpu"), progress=False)
     testing, reference = regression_set / "TESTING", regression_set / "REFERENCE"
-    invoke(
-        "predict",
-        str(testing),
-        "--weights",
-        str(run / "fold_0"),
-        "--out",
-        str(tmp_path / "gan"),
-        "--device",
-        "cpu",
+    trained = Predictor.from_checkpoints([run / "fold_0"], device="cpu")
+    assert not trained.predict_folder(testing, tmp_path / "gan", progress=False).failed
+    assert (
+        not Predictor.threshold().predict_folder(testing, tmp_path / "thr", progress=False).failed
     )
-    invoke("predict", str(testing), "--method", "threshold", "--out", str(tmp_path / "thr"))
-    trained = mean_dice(tmp_path / "gan", reference)
-    threshold = mean_dice(tmp_path / "thr", reference)
-    assert trained > threshold, (trained, threshold)
+    trained_dice = mean_dice(tmp_path / "gan", reference)
+    threshold_dice = mean_dice(tmp_path / "thr", reference)
+    assert trained_dice > threshold_dice, (trained_dice, threshold_dice)

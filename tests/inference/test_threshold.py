@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from isles2018.data.io import DataError, write_volume
+from isles2018.data.io import write_volume
 from isles2018.data.layout import discover_cases
+from isles2018.errors import DataError
 from isles2018.inference.threshold import (
     brain_mask_from_maps,
     normal_reference,

@@ -9,8 +9,9 @@ import torch
 
 from isles2018.config import load_config
 from isles2018.data.normalise import NormStats
-from isles2018.inference.checkpoint import CheckpointError, save_checkpoint
-from isles2018.inference.predictor import load_members
+from isles2018.errors import CheckpointError
+from isles2018.inference.checkpoint import save_checkpoint
+from isles2018.inference.ensemble import load_members
 from isles2018.inference.weights import read_manifest, verify_weights, write_manifest
 from isles2018.models import build_models
 

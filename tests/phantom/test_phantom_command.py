@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 import isles2018.phantom.generate as generate_module
-from isles2018.phantom.commands import phantom
+from isles2018.cli import main
 from isles2018.phantom.generate import read_manifest
 
 
@@ -19,7 +19,7 @@ def _sha256(path: Path) -> str:
 
 
 def _run(*args: str):
-    return CliRunner().invoke(phantom, [str(a) for a in args])
+    return CliRunner().invoke(main, ["phantom", *(str(a) for a in args)])
 
 
 def _one_line_error(result, text: str) -> None:

@@ -6,26 +6,17 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
-import pytest
 from click.testing import CliRunner
 
 from isles2018.cli import main
 from isles2018.data.io import write_like, write_prediction, write_volume
 from isles2018.data.layout import discover_cases
-from isles2018.data.modalities import REQUIRED, Modality
+from isles2018.data.modalities import Modality
 from isles2018.submission.checks import validate_submission
 
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-@pytest.fixture
-def testing(tmp_path: Path, make_case) -> Path:
-    root = tmp_path / "TESTING"
-    for number in (1, 2, 3):
-        make_case(root, number, modalities=REQUIRED)
-    return root
 
 
 def _predict_all(testing: Path, out: Path, method: str = "GANSeg") -> list:

@@ -9,18 +9,15 @@ import pytest
 import torch
 from click.testing import CliRunner
 
+from isles2018.cli import main
 from isles2018.config import load_config, with_overrides
-from isles2018.crossval.table1 import ablation_table
+from isles2018.crossval.table1 import StageScores, table1_markdown
 from isles2018.data.modalities import Modality
+from isles2018.errors import TrainingError
 from isles2018.inference.checkpoint import load_checkpoint
 from isles2018.training import run as crossval
-from isles2018.training.commands import ablation, train
 from isles2018.training.metrics_log import read_metrics
-from isles2018.training.run import (
-    FoldResult,
-    TrainingError,
-    train_run,
-)
+from isles2018.training.run import FoldResult, train_run
 
 SIZE = (32, 32, 2)
 NO_DWI = tuple(m for m in Modality if m is not Modality.DWI)
@@ -56,7 +53,7 @@ def tiny(epochs: int = 2, name: str = "ci"):
 def test_train_command_writes_the_run_layout(data: Path, tmp_path: Path) -> None:
     run = tmp_path / "run"
     args = [str(data), "--out", str(run), "--config", "ci", "--fold", "1", "--epochs", "2"]
-    result = CliRunner().invoke(train, [*args, "--device", "cpu", "--quiet"])
+    result = CliRunner().invoke(main, ["train", *args, "--device", "cpu", "--quiet"])
     assert result.exit_code == 0, result.output
     assert "fold 1: 2 epochs, validation Dice" in result.output
     assert json.loads((run / "config.json").read_text())["optim"]["epochs"] == 2
@@ -75,7 +72,7 @@ def test_train_command_writes_the_run_layout(data: Path, tmp_path: Path) -> None
     # Normalisation statistics come from the fold's training cases only.
     assert set(splits["folds"][1]["val"]).isdisjoint(splits["folds"][1]["train"])
 
-    again = CliRunner().invoke(train, [*args, "--device", "cpu", "--quiet"])
+    again = CliRunner().invoke(main, ["train", *args, "--device", "cpu", "--quiet"])
     assert again.exit_code == 1
     assert "already holds a checkpoint" in again.output and "--resume" in again.output
 
@@ -144,7 +141,7 @@ def test_resume_continues_exactly(data: Path, tmp_path: Path, monkeypatch) -> No
 
 def test_gan_stage_without_dwi_stops_at_once(data_without_dwi: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(
-        train, [str(data_without_dwi), "--out", str(tmp_path / "run"), "--config", "ci"]
+        main, ["train", str(data_without_dwi), "--out", str(tmp_path / "run"), "--config", "ci"]
     )
     assert result.exit_code == 1
     assert "public ISLES 2018 release has no MR_DWI" in result.output
@@ -162,8 +159,9 @@ def test_ablation_of_perfusion_unet_without_dwi(data_without_dwi: Path, tmp_path
     run = tmp_path / "ablation"
     args = [str(data_without_dwi), "--out", str(run), "--stage", "perfusion-unet"]
     result = CliRunner().invoke(
-        ablation,
+        main,
         [
+            "ablation",
             *args,
             "--config-suffix",
             "ci",
@@ -183,7 +181,7 @@ def test_ablation_of_perfusion_unet_without_dwi(data_without_dwi: Path, tmp_path
     assert config["name"] == "perfusion-unet+ci" and config["pipeline"]["adversarial"] is False
 
     every = CliRunner().invoke(
-        ablation, [str(data_without_dwi), "--out", str(run), "--epochs", "1"]
+        main, ["ablation", str(data_without_dwi), "--out", str(run), "--epochs", "1"]
     )
     assert every.exit_code == 1 and "no MR_DWI" in every.output
 
@@ -195,18 +193,22 @@ def test_run_guards(data: Path, tmp_path: Path) -> None:
         train_run(data, run, tiny(epochs=1, name="perfusion-unet+ci"), device=torch.device("cpu"))
     with pytest.raises(TrainingError, match="fold 5 does not exist"):
         train_run(data, run, tiny(epochs=1), folds=[5], device=torch.device("cpu"))
-    bad = CliRunner().invoke(train, [str(data), "--out", str(run), "--config", "nope"])
+    bad = CliRunner().invoke(main, ["train", str(data), "--out", str(run), "--config", "nope"])
     assert bad.exit_code == 1 and "unknown config 'nope'" in bad.output
 
 
-@pytest.mark.skipif(
-    torch.cuda.is_available(), reason="checks the message on a machine without CUDA"
-)
-def test_cuda_without_gpu_is_a_user_error(data: Path, tmp_path: Path) -> None:
-    result = CliRunner().invoke(
-        train, [str(data), "--out", str(tmp_path / "run"), "--config", "ci", "--device", "cuda"]
-    )
-    assert result.exit_code == 1 and "no CUDA GPU" in result.output
+def test_cuda_without_gpu_is_a_user_error(data: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # also on GPU machines
+    run = tmp_path / "run"
+    for command in (
+        ["train", str(data), "--out", str(run), "--config", "ci", "--device", "cuda"],
+        ["predict", str(data), "--weights", str(run), "--out", str(run), "--device", "cuda"],
+    ):
+        result = CliRunner().invoke(main, command)
+        assert result.exit_code == 1, result.output
+        assert result.output.strip().splitlines() == [
+            "Error: device 'cuda' asked for, but torch sees no CUDA GPU (use auto or cpu)"
+        ]
 
 
 def test_ablation_table_beside_the_paper() -> None:
@@ -214,7 +216,9 @@ def test_ablation_table_beside_the_paper() -> None:
         "dwi-unet": [FoldResult(0, 2, 0.5, Path()), FoldResult(1, 2, 0.7, Path())],
         "gan-gn-maxout": [FoldResult(0, 2, None, Path())],
     }
-    lines = ablation_table(results).splitlines()
-    assert lines[0].split() == ["stage", "folds", "Dice", "(ours)", "Dice", "(paper)"]
-    assert lines[1].split() == ["dwi-unet", "2", "0.6000", "0.8473"]
-    assert lines[2].split() == ["gan-gn-maxout", "0", "-", "0.6065"]
+    rows = {s: StageScores.from_training([f.val_dice for f in r], 4) for s, r in results.items()}
+    lines = table1_markdown(rows).splitlines()
+    assert lines[0] == "| stage | folds scored | Dice (ours) | Dice (checkpoints) | Dice (paper) |"
+    assert lines[2] == "| dwi-unet | 2/4 | – | 0.6000 | 0.8473 |"
+    assert "| perfusion-unet | 0 | – | – | 0.5463 |" in lines  # every stage of the paper
+    assert "| gan-gn-maxout | 0/4 | – | – | 0.6065 |" in lines

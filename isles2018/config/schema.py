@@ -1,30 +1,20 @@
-"""The training configuration: one frozen dataclass tree whose defaults are the paper's values.
+"""The configuration tree: frozen dataclasses whose defaults are the paper's values.
 
 Defaults reproduce Liu, BrainLes 2018 (the final stage of Table 1, ``gan-gn-maxout``). Where the
-paper is silent the default is ours and the field's comment says so. Variants are JSON files in
-``isles2018/configs/``, each a *partial* override of these defaults; :func:`load_config` merges
-one or more of them (``"gan+ci"``: the ``gan`` stage at the ``ci`` scale). Unknown keys are an
-error that names the key.
+paper is silent the default is ours and the field's comment says so. Reading and writing JSON is
+:mod:`isles2018.config.loading`.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
-import os
-import typing
 from dataclasses import dataclass, field
-from importlib import resources
-from pathlib import Path
-from typing import Any
+
+from isles2018.data.modalities import INPUT_CHANNELS, Modality
+from isles2018.errors import ConfigError
 
 #: Channel tokens a network input may name (ISLES file-name tokens; ``CT_4DPWI`` means PWI_max).
-INPUT_TOKENS = ("CT_MTT", "CT_Tmax", "CT_CBV", "CT_CBF", "CT_4DPWI", "MR_DWI")
+INPUT_TOKENS = tuple(m.token for m in (*INPUT_CHANNELS, Modality.DWI))
 STAGES = ("dwi-unet", "perfusion-unet", "gan", "gan-gn-maxout")
-
-
-class ConfigError(ValueError):
-    """An invalid configuration; the message names the offending key or value."""
 
 
 def _check(condition: bool, message: str) -> None:
@@ -44,7 +34,7 @@ class PipelineConfig:
             DWI (paper: no, Fig. 1; an ablation option).
     """
 
-    inputs: tuple[str, ...] = ("CT_MTT", "CT_Tmax", "CT_CBV", "CT_CBF", "CT_4DPWI")
+    inputs: tuple[str, ...] = tuple(m.token for m in INPUT_CHANNELS)
     adversarial: bool = True
     segmentor_sees_inputs: bool = False
 
@@ -54,14 +44,14 @@ class PipelineConfig:
             _check(token in INPUT_TOKENS, f"pipeline.inputs: unknown channel {token!r}")
         _check(len(set(self.inputs)) == len(self.inputs), "pipeline.inputs: repeated channel")
         _check(
-            not (self.adversarial and "MR_DWI" in self.inputs),
+            not (self.adversarial and Modality.DWI.token in self.inputs),
             "pipeline.inputs: MR_DWI is the generator's target, not an input of a GAN stage",
         )
 
     @property
     def needs_dwi(self) -> bool:
         """Whether training needs real MR_DWI (as target of the GAN or as input)."""
-        return self.adversarial or "MR_DWI" in self.inputs
+        return self.adversarial or Modality.DWI.token in self.inputs
 
 
 @dataclass(frozen=True)
@@ -232,131 +222,3 @@ class Config:
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     normalise: NormaliseConfig = field(default_factory=NormaliseConfig)
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
-
-
-def to_dict(config: Any) -> dict[str, Any]:
-    """The config as plain JSON-ready data (tuples become lists)."""
-    return json.loads(json.dumps(dataclasses.asdict(config)))
-
-
-def _coerce(value: Any, annotation: Any, where: str) -> Any:
-    origin = typing.get_origin(annotation)
-    if dataclasses.is_dataclass(annotation):
-        _check(isinstance(value, dict), f"{where}: expected an object, got {value!r}")
-        return _build(annotation, value, where)
-    if origin is tuple:
-        _check(isinstance(value, (list, tuple)), f"{where}: expected a list, got {value!r}")
-        args = typing.get_args(annotation)
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_coerce(v, args[0], where) for v in value)
-        _check(len(value) == len(args), f"{where}: expected {len(args)} values, got {value!r}")
-        return tuple(_coerce(v, a, where) for v, a in zip(value, args, strict=True))
-    if annotation is bool:
-        _check(isinstance(value, bool), f"{where}: expected true/false, got {value!r}")
-        return value
-    if annotation is int:
-        _check(isinstance(value, int) and not isinstance(value, bool), f"{where}: not an int")
-        return value
-    if annotation is float:
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        _check(ok, f"{where}: expected a number, got {value!r}")
-        return float(value)
-    if annotation is str:
-        _check(isinstance(value, str), f"{where}: expected a string, got {value!r}")
-        return value
-    raise ConfigError(f"{where}: unsupported field type {annotation!r}")
-
-
-def _build(cls: type, data: dict[str, Any], where: str = "") -> Any:
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    for key in data:
-        if key not in names:
-            path = f"{where}.{key}" if where else key
-            raise ConfigError(f"unknown config key {path!r}")
-    kwargs = {
-        key: _coerce(value, hints[key], f"{where}.{key}" if where else key)
-        for key, value in data.items()
-    }
-    return cls(**kwargs)
-
-
-def from_dict(data: dict[str, Any]) -> Config:
-    """Build a config from (possibly partial) JSON data; missing keys take the defaults.
-
-    Raises:
-        ConfigError: an unknown key, a wrong type or an invalid value (the message names it).
-    """
-    _check(isinstance(data, dict), "a config must be a JSON object")
-    return _build(Config, data)
-
-
-def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
-def named_configs() -> list[str]:
-    """Names of the JSON configs shipped in ``isles2018/configs/``."""
-    folder = resources.files("isles2018").joinpath("configs")
-    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".json"))
-
-
-def _read_part(part: str) -> dict[str, Any]:
-    path = Path(part)
-    if part.endswith(".json") or path.is_file():
-        if not path.is_file():
-            raise ConfigError(f"{part}: config file not found")
-        text = path.read_text()
-    else:
-        source = resources.files("isles2018").joinpath("configs", f"{part}.json")
-        if not source.is_file():
-            raise ConfigError(
-                f"unknown config {part!r}; named configs: {', '.join(named_configs())}"
-            )
-        text = source.read_text()
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ConfigError(f"{part}: invalid JSON ({error})") from None
-    _check(isinstance(data, dict), f"{part}: a config must be a JSON object")
-    return data
-
-
-def load_config(name_or_path: str | Path) -> Config:
-    """Load a named config, a JSON file, or several joined by ``+`` (merged left to right).
-
-    Each part is a partial override of the paper's defaults, e.g. ``"gan-gn-maxout"``,
-    ``"ci"``, ``"gan+ci"`` (the ``gan`` stage with the ``ci`` scale) or ``"my_run.json"``. The
-    result's ``name`` is the spec given unless a part sets one.
-
-    Raises:
-        ConfigError: unknown name, missing file, invalid JSON, unknown key or invalid value.
-    """
-    spec = str(name_or_path)
-    data: dict[str, Any] = {"name": Path(spec).stem if spec.endswith(".json") else spec}
-    for part in spec.split("+") if not Path(spec).is_file() else [spec]:
-        data = _merge(data, _read_part(part.strip()))
-    return from_dict(data)
-
-
-def save_config(config: Config, path: Path) -> None:
-    """Write the full config (every field) as indented JSON, atomically."""
-    path = Path(path)
-    temporary = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-    temporary.write_text(json.dumps(to_dict(config), indent=2) + "\n")
-    os.replace(temporary, path)
-
-
-def with_overrides(config: Config, **sections: dict[str, Any]) -> Config:
-    """A copy with some fields replaced, e.g. ``with_overrides(c, optim={"epochs": 2})``.
-
-    Raises:
-        ConfigError: unknown section or key.
-    """
-    return from_dict(_merge(to_dict(config), sections))

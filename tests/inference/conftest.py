@@ -1,0 +1,31 @@
+"""Fixtures of the inference tests: a TESTING folder and a run with two fold checkpoints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from isles2018.config import load_config
+from isles2018.data.layout import discover_cases
+from isles2018.data.normalise import compute_stats
+from isles2018.data.stack import load_case_arrays
+from isles2018.inference.checkpoint import save_checkpoint
+from isles2018.models import build_models
+
+
+def _checkpoint(folder: Path, training: Path, seed: int, config: str = "ci") -> Path:
+    torch.manual_seed(seed)
+    cfg = load_config(config)
+    arrays = [load_case_arrays(c) for c in discover_cases(training)]
+    stats = compute_stats(arrays, cfg.pipeline.inputs, with_dwi=cfg.pipeline.adversarial)
+    save_checkpoint(folder, build_models(cfg), cfg, stats, fold=seed, epoch=1)
+    return folder
+
+
+@pytest.fixture
+def run(tmp_path: Path, isles_training: Path) -> Path:
+    for fold in (0, 1):
+        _checkpoint(tmp_path / "run" / f"fold_{fold}", isles_training, seed=fold)
+    return tmp_path / "run"
