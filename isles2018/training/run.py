@@ -155,6 +155,7 @@ def train_fold(
         losses = train_epoch(
             wrapped, optimisers, dataset, config, epoch=epoch, generator=generator, amp=amp,
             context=context, progress=progress,
+            description=f"fold {fold} epoch {epoch + 1}/{epochs}",
         )  # fmt: skip
         losses = context.mean(losses)
         done = epoch + 1

@@ -175,6 +175,7 @@ def train_epoch(
     amp: torch.dtype | None = None,
     context: DistributedContext | None = None,
     progress: bool = True,
+    description: str | None = None,
 ) -> dict[str, float]:
     """Train one epoch over this rank's shuffled, augmented batches.
 
@@ -183,6 +184,7 @@ def train_epoch(
         generator: CPU generator of the augmentation (its state is part of a checkpoint).
         context: distributed context (rank, world size); a single process if None.
         progress: show a tqdm bar with the running losses.
+        description: the bar's label (default ``epoch <n>/<epochs>``).
 
     Returns:
         Mean of each loss over the epoch's steps (this rank), and ``lr``.
@@ -196,7 +198,7 @@ def train_epoch(
     steps = dataset.steps_per_epoch(config.optim.batch_size, context.world_size)
     bar = tqdm(
         total=steps,
-        desc=f"epoch {epoch + 1}/{config.optim.epochs}",
+        desc=description or f"epoch {epoch + 1}/{config.optim.epochs}",
         leave=False,
         disable=not (progress and context.is_main),
     )
