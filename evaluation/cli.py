@@ -1,6 +1,9 @@
 """``isles-eval``: score, report and compare (a click group; ``isles2018`` may attach it).
 
-Heavy modules are imported inside the commands so that ``--help`` stays fast.
+Heavy modules are imported inside the commands so that ``--help`` stays fast. ``-h`` is
+``--help``; ``--version`` prints the installed ``isles2018`` distribution's version. Every
+:class:`EvaluationError` (bad input, or a file that cannot be written) becomes one line,
+``Error: <line>``, and exit code 1.
 """
 
 from __future__ import annotations
@@ -14,9 +17,37 @@ from evaluation.errors import EvaluationError
 
 _DIR = click.Path(file_okay=False, path_type=Path)
 _FILE = click.Path(dir_okay=False, path_type=Path)
+#: Output paths: any path; a file in the way is reported as an EvaluationError when writing.
+_OUT = click.Path(path_type=Path)
+DISTRIBUTION = "isles2018"
 
 
-@click.group(name="eval")
+def version() -> str:
+    """The installed distribution's version, or ``unknown`` when it is not installed."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as distribution_version
+
+    try:
+        return distribution_version(DISTRIBUTION)
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(f"isles-eval, version {version()}")
+        ctx.exit()
+
+
+@click.group(name="eval", context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show the version and exit.",
+)
 def main() -> None:
     """Exact evaluation of lesion masks (Dice, HD, HD95, ASSD, volumes, lesion-wise F1)."""
 
@@ -28,7 +59,8 @@ def main() -> None:
     "reference_dir",
     type=_DIR,
     required=True,
-    help="ISLES-layout folder (case_<n>/…OT…) or <case_id>.nii[.gz] files.",
+    help="ISLES-layout folder (case_<n>/…OT…), a data-set root holding one "
+    "(TRAINING/, REFERENCE/), or <case_id>.nii[.gz] files.",
 )
 @click.option("--splits", type=_FILE, help="splits.json: folds and patients.")
 @click.option("--patients", "patients_csv", type=_FILE, help="CSV with columns case,patient.")
@@ -46,7 +78,7 @@ def main() -> None:
     type=_DIR,
     help="Overlay backgrounds: ISLES layout (CT_MTT) or <case_id>.nii[.gz].",
 )
-@click.option("--out", "out_dir", type=_DIR, required=True, help="Output folder.")
+@click.option("--out", "out_dir", type=_OUT, required=True, help="Output folder.")
 def score(
     prediction_dir: Path,
     reference_dir: Path,
@@ -61,10 +93,12 @@ def score(
     out_dir: Path,
 ) -> None:
     """Score every case; write per_case.csv and summary.json; exit 1 if any case failed."""
+    from evaluation.atomic import check_output_folder
     from evaluation.score import score_directory, write_run
     from evaluation.tables import summary_markdown
 
     try:
+        check_output_folder(out_dir)  # before scoring: a file in the way fails at once
         run = score_directory(
             prediction_dir,
             reference_dir,
@@ -118,7 +152,7 @@ def report(run_dir: Path, background_dir: Path | None) -> None:
 @click.option(
     "--out",
     "out_path",
-    type=_FILE,
+    type=_OUT,
     help="JSON output [default: RUN_B/compare_<metric>.json].",
 )
 def compare(run_a: Path, run_b: Path, metric: str, seed: int, out_path: Path | None) -> None:

@@ -33,6 +33,35 @@ def _values(rows: list[dict[str, Any]], metric: str, source: Path) -> dict[str, 
     return values
 
 
+def check_same_reference(
+    rows_a: list[dict[str, Any]], rows_b: list[dict[str, Any]], path_a: Path, path_b: Path
+) -> None:
+    """Refuse to pair two runs scored against different reference masks.
+
+    Runs record each case's ``reference_sha256`` (the reference mask's digest); a case id whose
+    digests are both recorded and differ means the two runs are of unrelated references. Runs
+    written before the digest was recorded are not checked.
+
+    Raises:
+        EvaluationError: some common case has two different reference digests.
+    """
+    digests_a = {r["case_id"]: r.get("reference_sha256") for r in rows_a}
+    differ = [
+        r["case_id"]
+        for r in rows_b
+        if r.get("reference_sha256")
+        and digests_a.get(r["case_id"])
+        and digests_a[r["case_id"]] != r["reference_sha256"]
+    ]
+    if differ:
+        shown = ", ".join(differ[:5]) + (", …" if len(differ) > 5 else "")
+        raise EvaluationError(
+            f"{path_a} and {path_b} were scored against different references "
+            f"({len(differ)} case(s) with another reference mask: {shown}); "
+            "compare runs of the same reference"
+        )
+
+
 def bootstrap_ci(
     differences: np.ndarray, n_resamples: int = N_RESAMPLES, seed: int = 0
 ) -> tuple[float, float]:
@@ -88,11 +117,14 @@ def compare_runs(
         statistic and p-value, and the case ids present in one run only.
 
     Raises:
-        EvaluationError: unreadable runs, unknown metric or no usable pair.
+        EvaluationError: unreadable runs, runs of different references
+            (:func:`check_same_reference`), unknown metric or no usable pair.
     """
     path_a, path_b = _per_case_path(run_a), _per_case_path(run_b)
-    values_a = _values(read_per_case(path_a), metric, path_a)
-    values_b = _values(read_per_case(path_b), metric, path_b)
+    rows_a, rows_b = read_per_case(path_a), read_per_case(path_b)
+    check_same_reference(rows_a, rows_b, path_a, path_b)
+    values_a = _values(rows_a, metric, path_a)
+    values_b = _values(rows_b, metric, path_b)
     common = [c for c in values_a if c in values_b]
     usable = [
         c

@@ -5,12 +5,19 @@ Patient ids come from the first source that exists: ``splits.json``'s ``patients
 parent (columns ``case``, ``patient`` and optionally ``partition``: rows whose partition equals
 the reference folder's name, e.g. ``TRAINING``, are used when that column is present), else
 each case is its own patient. A case's fold is the fold whose ``val`` list holds it.
+
+A splits file must name every scored case (in a ``val`` or ``train`` list or its ``patients``
+map), else it is refused as the splits of another data set. It may name more cases than are
+scored: scoring part of a data set (a reference folder holding some of its cases) is legitimate,
+and those extra cases are counted in the summary.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,11 +32,13 @@ class CaseGroups:
         patients: case id → patient id (only cases the source names).
         folds: case id → validation fold (only cases in some ``val`` list).
         patient_source: where the patient ids came from, for the summary.
+        splits_not_scored: case ids the splits file names that were not scored.
     """
 
     patients: dict[str, str] = field(default_factory=dict)
     folds: dict[str, int] = field(default_factory=dict)
     patient_source: str = "none: each case is its own patient"
+    splits_not_scored: tuple[str, ...] = ()
 
     def patient_of(self, case_id: str) -> str:
         """The case's patient id; the case id itself when the source does not name it."""
@@ -48,7 +57,12 @@ def read_splits(path: str | Path) -> tuple[dict[str, int], dict[str, str] | None
     Raises:
         EvaluationError: unreadable JSON, missing keys, or a case in two ``val`` lists.
     """
-    path = Path(path)
+    folds, patients, _ = _read_splits(Path(path))
+    return folds, patients
+
+
+def _read_splits(path: Path) -> tuple[dict[str, int], dict[str, str] | None, set[str]]:
+    """:func:`read_splits`, plus every case id the file names (val, train, patient map)."""
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:
@@ -58,22 +72,57 @@ def read_splits(path: str | Path) -> tuple[dict[str, int], dict[str, str] | None
     if not isinstance(data, dict) or not isinstance(data.get("folds"), list):
         raise EvaluationError(f"{path}: expected an object with a 'folds' list")
     folds: dict[str, int] = {}
+    named: set[str] = set()
     for index, entry in enumerate(data["folds"]):
         if not isinstance(entry, dict) or not isinstance(entry.get("val"), list):
             raise EvaluationError(f"{path}: folds[{index}] has no 'val' list")
         fold = entry.get("fold", index)
         if not isinstance(fold, int):
             raise EvaluationError(f"{path}: folds[{index}].fold must be an integer, got {fold!r}")
-        for case_id in entry["val"]:
+        for case_id in map(str, entry["val"]):
             if case_id in folds:
                 raise EvaluationError(
                     f"{path}: {case_id} is in the val lists of folds {folds[case_id]} and {fold}"
                 )
-            folds[str(case_id)] = fold
+            folds[case_id] = fold
+        train = entry.get("train")
+        named |= set(map(str, train)) if isinstance(train, list) else set()
     patients = data.get("patients")
     if patients is not None and not isinstance(patients, dict):
         raise EvaluationError(f"{path}: 'patients' must map case ids to patient ids")
-    return folds, ({str(k): str(v) for k, v in patients.items()} if patients else None)
+    patients = {str(k): str(v) for k, v in patients.items()} if patients else None
+    return folds, patients, named | set(folds) | set(patients or ())
+
+
+def check_splits(path: str | Path, named: set[str], cases: Collection[str]) -> tuple[str, ...]:
+    """Check that a splits file belongs to the scored cases.
+
+    Every scored case must be named by the file (``named``: its val and train lists and patient
+    map); the file may name more cases (a superset: part of its data set is scored).
+
+    Returns:
+        The case ids the file names that are not scored, in natural order.
+
+    Raises:
+        EvaluationError: some scored cases are not in the file (some of its own ids are shown).
+    """
+    unknown = sorted(set(cases) - named, key=_natural)
+    extra = sorted(named - set(cases), key=_natural)
+    if unknown:
+        listed = f"; it lists {_some(extra)} instead" if extra else ""
+        raise EvaluationError(
+            f"{path}: {len(unknown)} of {len(cases)} scored case(s) are not in this splits "
+            f"file ({_some(unknown)}){listed}: is it the splits file of this reference?"
+        )
+    return tuple(extra)
+
+
+def _natural(case_id: str) -> tuple:
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", case_id))
+
+
+def _some(ids: list[str], n: int = 5) -> str:
+    return ", ".join(ids[:n]) + (f", … ({len(ids) - n} more)" if len(ids) > n else "")
 
 
 def read_patients_csv(path: str | Path, partition: str | None = None) -> dict[str, str]:
@@ -132,20 +181,34 @@ def resolve_groups(
     reference_dir: str | Path,
     splits_path: str | Path | None = None,
     patients_csv: str | Path | None = None,
+    cases: Collection[str] | None = None,
 ) -> CaseGroups:
-    """Patients and folds from the first source available (see the module docstring)."""
+    """Patients and folds from the first source available (see the module docstring).
+
+    Args:
+        reference_dir: the folder whose cases are scored (its name selects a ``partition``).
+        splits_path: ``splits.json``, or None.
+        patients_csv: ``case,patient`` table, or None.
+        cases: the scored case ids: when given, the splits file is checked against them
+            (:func:`check_splits`).
+
+    Raises:
+        EvaluationError: an unreadable source, or a splits file of other cases.
+    """
     reference_dir = Path(reference_dir)
     folds: dict[str, int] = {}
+    extra: tuple[str, ...] = ()
     if splits_path is not None:
-        folds, patients = read_splits(splits_path)
+        folds, patients, named = _read_splits(Path(splits_path))
+        if cases is not None:
+            extra = check_splits(splits_path, named, cases)
         if patients:
-            return CaseGroups(patients, folds, f"splits: {splits_path}")
+            return CaseGroups(patients, folds, f"splits: {splits_path}", extra)
     if patients_csv is not None:
         patients = read_patients_csv(patients_csv, reference_dir.name)
-        return CaseGroups(patients, folds, f"patients CSV: {patients_csv}")
+        return CaseGroups(patients, folds, f"patients CSV: {patients_csv}", extra)
     found = find_cases_csv(reference_dir)
     if found is not None:
-        return CaseGroups(
-            read_patients_csv(found, reference_dir.name), folds, f"cases.csv: {found}"
-        )
-    return CaseGroups(folds=folds)
+        patients = read_patients_csv(found, reference_dir.name)
+        return CaseGroups(patients, folds, f"cases.csv: {found}", extra)
+    return CaseGroups(folds=folds, splits_not_scored=extra)

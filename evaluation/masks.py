@@ -47,7 +47,9 @@ def binarise_mask(mask: np.ndarray, *, binarise: bool = False, name: str = "mask
         return lesion
     values = mask[lesion]
     if values.size and not ((values[0] in (1, 255)) and (values == values[0]).all()):
-        shown = ", ".join(f"{v:g}" for v in np.unique(np.concatenate([[0], values]))[:6])
+        # Enough digits that a near-1 value (a uint8 mask stored with scl_slope 1/255 reads as
+        # 0.99999994) is not shown as the "1" it is refused for not being.
+        shown = ", ".join(f"{v:.9g}" for v in np.unique(np.concatenate([[0], values]))[:6])
         raise EvaluationError(
             f"{name}: non-binary labels {{{shown}}}; a mask must hold {{0,1}} or {{0,255}} "
             "(use binarise=True / --binarise to count every non-zero voxel as lesion)"

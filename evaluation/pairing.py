@@ -7,6 +7,11 @@
 * **plain**: ``<case_id>.nii[.gz]`` on both sides (``case_3.nii.gz``). Plain prediction names
   also pair with an ISLES-layout reference by case folder name.
 
+The reference may also be a data-set root, as every ``isles2018`` command accepts: a folder
+holding ``TRAINING/`` and/or ``TESTING/`` partitions (or ``REFERENCE/``, the phantom's ground
+truth of its testing cases), or an unpacked zip a few levels higher. The partition holding OT
+volumes is used (:func:`resolve_reference`).
+
 Self-contained on purpose: ``evaluation`` never imports ``isles2018``.
 """
 
@@ -23,6 +28,9 @@ SMIR_VOLUME = re.compile(r"^SMIR\.Brain\.XX\.O\.([A-Za-z0-9_]+)\.(\d+)$")
 #: A challenge submission file name: method name and the case's MTT SMIR id.
 SUBMISSION = re.compile(r"^SMIR\.(.+)\.(\d+)\.nii(?:\.gz)?$")
 CASE_FOLDER = re.compile(r"^case_\d+$")
+#: Partition folders searched first under a data-set root (as ``isles2018`` does, + REFERENCE).
+PARTITION_FOLDER = re.compile(r"^(TRAIN|TEST|REFERENCE)", re.IGNORECASE)
+_MAX_DEPTH = 4
 GROUND_TRUTH_TOKEN = "OT"
 #: Tokens whose SMIR id names a submission: current and early release.
 MTT_TOKENS = ("CT_MTT", "MR_MTT")
@@ -51,11 +59,15 @@ class CasePair:
 
 @dataclass(frozen=True)
 class Pairing:
-    """Every reference case with its prediction, and the predictions nobody asked for."""
+    """Every reference case with its prediction, and the predictions nobody asked for.
+
+    ``reference_dir`` is the folder whose cases were used (a partition of a data-set root).
+    """
 
     pairs: tuple[CasePair, ...]
     unmatched_predictions: tuple[Path, ...]
     layout: str
+    reference_dir: Path
 
 
 def _visible(path: Path) -> bool:
@@ -122,19 +134,81 @@ def read_isles_case(folder: Path) -> CasePair:
     )
 
 
-def find_reference_cases(reference_dir: str | Path) -> tuple[list[CasePair], str]:
-    """Every reference case of a folder, in natural order, and the layout (``isles``/``plain``).
+def _case_folders(folder: Path) -> list[Path]:
+    return [p for p in folder.iterdir() if p.is_dir() and CASE_FOLDER.match(p.name)]
+
+
+def find_partitions(root: Path, depth: int = _MAX_DEPTH) -> list[Path]:
+    """Folders under ``root`` (itself included, ``depth`` levels) holding ``case_<n>`` folders.
+
+    Below a folder with ``TRAINING``, ``TESTING`` or ``REFERENCE`` sub-folders only those are
+    searched (other folders beside them, such as run outputs, are not partitions).
+    """
+    if is_isles_layout(root):
+        return [root]
+    if depth <= 0:
+        return []
+    children = sorted(p for p in root.iterdir() if p.is_dir() and _visible(p))
+    named = [p for p in children if PARTITION_FOLDER.match(p.name)]
+    return [f for child in (named or children) for f in find_partitions(child, depth - 1)]
+
+
+def resolve_reference(reference_dir: str | Path, prediction_dir: str | Path | None = None) -> Path:
+    """The folder whose cases are the reference.
+
+    ``reference_dir`` itself when it holds ``case_<n>`` folders or NIfTI files; else the one
+    partition below it whose cases hold OT volumes (a TESTING partition has none). When several
+    do (a phantom root: ``TRAINING/`` and ``REFERENCE/``, whose case ids overlap), the one that
+    the files of ``prediction_dir`` pair with is used, if exactly one pairs with the most.
 
     Raises:
-        EvaluationError: the folder is missing or holds neither layout.
+        EvaluationError: the folder is missing, holds no ground truth, or the partition to
+            use cannot be told.
     """
     reference_dir = Path(reference_dir)
     if not reference_dir.is_dir():
         raise EvaluationError(f"{reference_dir}: reference folder not found")
+    if is_isles_layout(reference_dir) or any(
+        p.is_file() and _visible(p) and _nifti_stem(p) for p in reference_dir.iterdir()
+    ):
+        return reference_dir
+    partitions = find_partitions(reference_dir)
+    if not partitions:
+        raise EvaluationError(
+            f"{reference_dir}: no case_<n> folders (in it, or in TRAINING/, TESTING/ or "
+            "REFERENCE/ below it) and no .nii/.nii.gz reference files"
+        )
+    cases = {p: [read_isles_case(c) for c in _case_folders(p)] for p in partitions}
+    usable = [p for p in partitions if any(c.reference_path for c in cases[p])]
+    names = ", ".join(str(p.relative_to(reference_dir)) for p in usable or partitions)
+    if not usable:
+        raise EvaluationError(
+            f"{reference_dir}: no OT ground truth in {names} (testing cases have none; "
+            "point --reference at the folder holding their OT volumes)"
+        )
+    paired = {p: 0 for p in usable}
+    if len(usable) > 1 and prediction_dir is not None and Path(prediction_dir).is_dir():
+        for partition in usable:
+            found, _ = _match_predictions(Path(prediction_dir), cases[partition])
+            paired[partition] = sum(len(paths) for paths in found.values())
+    ranked = sorted(paired.values(), reverse=True)
+    if len(usable) == 1 or (ranked[0] > 0 and ranked[0] > ranked[1]):
+        return max(paired, key=lambda p: paired[p])
+    raise EvaluationError(
+        f"{reference_dir}: ground truth in several partitions ({names}) and the predictions "
+        "do not tell which; pass one of them as --reference"
+    )
+
+
+def find_reference_cases(reference_dir: str | Path) -> tuple[list[CasePair], str]:
+    """Every reference case of a folder, in natural order, and the layout (``isles``/``plain``).
+
+    Raises:
+        EvaluationError: see :func:`resolve_reference` (called without predictions).
+    """
+    reference_dir = resolve_reference(reference_dir)
     if is_isles_layout(reference_dir):
-        folders = [p for p in reference_dir.iterdir() if p.is_dir() and CASE_FOLDER.match(p.name)]
-        cases = [read_isles_case(p) for p in folders]
-        layout = "isles"
+        cases, layout = [read_isles_case(p) for p in _case_folders(reference_dir)], "isles"
     else:
         cases = [
             CasePair(case_id=stem, reference_path=p)
@@ -142,12 +216,30 @@ def find_reference_cases(reference_dir: str | Path) -> tuple[list[CasePair], str
             if p.is_file() and _visible(p) and (stem := _nifti_stem(p)) is not None
         ]
         layout = "plain"
-    if not cases:
-        raise EvaluationError(
-            f"{reference_dir}: no case_<n> folders and no .nii/.nii.gz reference files"
-        )
     cases.sort(key=lambda c: case_sort_key(c.case_id))
     return cases, layout
+
+
+def _match_predictions(
+    prediction_dir: Path, cases: list[CasePair]
+) -> tuple[dict[str, list[Path]], list[Path]]:
+    """Prediction files by case id, and the NIfTI files that match no case."""
+    by_case = {c.case_id: c for c in cases}
+    by_smir = {c.smir_id: c.case_id for c in cases if c.smir_id is not None}
+    found: dict[str, list[Path]] = {}
+    unmatched: list[Path] = []
+    for path in sorted(prediction_dir.iterdir()):
+        stem = _nifti_stem(path)
+        if not path.is_file() or not _visible(path) or stem is None:
+            continue
+        submission = SUBMISSION.match(path.name)
+        if submission and submission.group(2) in by_smir:
+            found.setdefault(by_smir[submission.group(2)], []).append(path)
+        elif stem in by_case:
+            found.setdefault(stem, []).append(path)
+        else:
+            unmatched.append(path)
+    return found, unmatched
 
 
 def pair_cases(prediction_dir: str | Path, reference_dir: str | Path) -> Pairing:
@@ -159,29 +251,15 @@ def pair_cases(prediction_dir: str | Path, reference_dir: str | Path) -> Pairing
     that match no case are returned as unmatched.
 
     Raises:
-        EvaluationError: a folder is missing or the reference holds no case.
+        EvaluationError: a folder is missing or the reference holds no case
+            (:func:`resolve_reference`).
     """
     prediction_dir = Path(prediction_dir)
     if not prediction_dir.is_dir():
         raise EvaluationError(f"{prediction_dir}: prediction folder not found")
+    reference_dir = resolve_reference(reference_dir, prediction_dir)
     cases, layout = find_reference_cases(reference_dir)
-    by_case = {c.case_id: c for c in cases}
-    by_smir = {c.smir_id: c.case_id for c in cases if c.smir_id is not None}
-    found: dict[str, list[Path]] = {}
-    unmatched: list[Path] = []
-    for path in sorted(prediction_dir.iterdir()):
-        stem = _nifti_stem(path)
-        if not path.is_file() or not _visible(path) or stem is None:
-            continue
-        submission = SUBMISSION.match(path.name)
-        if submission and submission.group(2) in by_smir:
-            case_id = by_smir[submission.group(2)]
-        elif stem in by_case:
-            case_id = stem
-        else:
-            unmatched.append(path)
-            continue
-        found.setdefault(case_id, []).append(path)
+    found, unmatched = _match_predictions(prediction_dir, cases)
     pairs = []
     for case in cases:
         predictions = found.get(case.case_id, [])
@@ -199,7 +277,7 @@ def pair_cases(prediction_dir: str | Path, reference_dir: str | Path) -> Pairing
                 problem=problem,
             )
         )
-    return Pairing(pairs=tuple(pairs), unmatched_predictions=tuple(unmatched), layout=layout)
+    return Pairing(tuple(pairs), tuple(unmatched), layout, reference_dir)
 
 
 def find_backgrounds(background_dir: str | Path) -> dict[str, Path]:
@@ -212,13 +290,8 @@ def find_backgrounds(background_dir: str | Path) -> dict[str, Path]:
     if not background_dir.is_dir():
         raise EvaluationError(f"{background_dir}: background folder not found")
     if is_isles_layout(background_dir):
-        found = {}
-        for folder in background_dir.iterdir():
-            if folder.is_dir() and CASE_FOLDER.match(folder.name):
-                case = read_isles_case(folder)
-                if case.background_path is not None:
-                    found[case.case_id] = case.background_path
-        return found
+        cases = (read_isles_case(folder) for folder in _case_folders(background_dir))
+        return {c.case_id: c.background_path for c in cases if c.background_path is not None}
     return {
         stem: p
         for p in background_dir.iterdir()

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from evaluation.atomic import write_text
 from evaluation.errors import EvaluationError
 from evaluation.figures import box_plots, dice_volume_scatter, overlay
 from evaluation.io import read_image
@@ -101,7 +102,8 @@ def build_report(
         The report's path.
 
     Raises:
-        EvaluationError: the run folder lacks its files.
+        EvaluationError: the run folder lacks its files, or the report cannot be written
+            (it is written atomically: never a truncated ``report.html``).
     """
     run_dir = Path(run_dir)
     rows = read_per_case(run_dir / PER_CASE)
@@ -141,6 +143,4 @@ reference <code>{html.escape(str(summary.get("reference_dir")))}</code>.</p>
 </div>
 </body></html>
 """
-    path = run_dir / REPORT
-    path.write_text(page, encoding="utf-8")
-    return path
+    return write_text(run_dir / REPORT, page)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
-import tempfile
 from collections.abc import Sequence
 from io import StringIO
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from evaluation.atomic import write_text
 from evaluation.errors import EvaluationError
 from evaluation.metrics import METRIC_COLUMNS
 
@@ -30,6 +31,7 @@ PER_CASE_COLUMNS: tuple[str, ...] = (
     "reference_path",
     "prediction_path",
     "background_path",
+    "reference_sha256",
 )
 _BOOL = {"reference_empty", "prediction_empty"}
 _INT = {
@@ -44,11 +46,17 @@ _INT = {
     "fp_voxels",
     "fn_voxels",
 }
-_TEXT = {"case_id", "patient_id", "status", "error", "smir_id"}
+_TEXT = {"case_id", "patient_id", "status", "error", "smir_id", "reference_sha256"}
 _PATH = {"reference_path", "prediction_path", "background_path"}
 
 
+def _plain(value: Any) -> Any:
+    """NumPy scalars as Python ``bool``/``int``/``float`` (``repr(np.float64(1))`` is not 1.0)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _format(value: Any) -> str:
+    value = _plain(value)
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -72,27 +80,19 @@ def _parse(column: str, text: str) -> Any:
     return float(text)
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    """Write a file whole or not at all (temporary file, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "w", newline="") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def write_per_case(rows: Sequence[dict[str, Any]], path: str | Path) -> None:
-    """Write per-case rows as CSV (``inf`` as ``inf``, missing values empty)."""
+def per_case_csv(rows: Sequence[dict[str, Any]]) -> str:
+    """Per-case rows as CSV text (``inf`` as ``inf``, missing values empty)."""
     buffer = StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(PER_CASE_COLUMNS)
     for row in rows:
         writer.writerow([_format(row.get(column)) for column in PER_CASE_COLUMNS])
-    _atomic_write(Path(path), buffer.getvalue())
+    return buffer.getvalue()
+
+
+def write_per_case(rows: Sequence[dict[str, Any]], path: str | Path) -> None:
+    """Write :func:`per_case_csv` atomically."""
+    write_text(path, per_case_csv(rows))
 
 
 def read_per_case(path: str | Path) -> list[dict[str, Any]]:
@@ -129,6 +129,7 @@ def read_per_case(path: str | Path) -> list[dict[str, Any]]:
 
 def _json_ready(value: Any) -> Any:
     """Replace non-finite floats by strings (``"inf"``), so the file is strict JSON."""
+    value = _plain(value)
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
     if isinstance(value, dict):
@@ -140,9 +141,14 @@ def _json_ready(value: Any) -> Any:
     return value
 
 
+def json_text(data: dict[str, Any]) -> str:
+    """Strict JSON text (indent 2; inf as the string ``"inf"``)."""
+    return json.dumps(_json_ready(data), indent=2, allow_nan=False) + "\n"
+
+
 def write_json(data: dict[str, Any], path: str | Path) -> None:
-    """Write strict JSON (indent 2; inf as the string ``"inf"``)."""
-    _atomic_write(Path(path), json.dumps(_json_ready(data), indent=2, allow_nan=False) + "\n")
+    """Write :func:`json_text` atomically."""
+    write_text(path, json_text(data))
 
 
 def read_json(path: str | Path) -> dict[str, Any]:

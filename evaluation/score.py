@@ -2,11 +2,13 @@
 
 Every case is scored, in a process pool; a case that cannot be scored (missing or unreadable
 prediction, shape or affine mismatch, bad labels) is kept as a failed row counted as Dice 0 and
-infinite distances, listed in the summary, and makes the run fail after all others are scored.
+infinite distances (in the micro, fold and patient statistics too, see :mod:`evaluation.aggregate`),
+listed in the summary, and makes the run fail after all others are scored.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 from collections.abc import Sequence
@@ -19,6 +21,7 @@ import numpy as np
 from tqdm import tqdm
 
 from evaluation.aggregate import aggregate
+from evaluation.atomic import write_files
 from evaluation.conventions import INF_POLICIES, Conventions, resolve_preset
 from evaluation.errors import EvaluationError
 from evaluation.groups import resolve_groups
@@ -27,10 +30,11 @@ from evaluation.lesions import label_lesions
 from evaluation.masks import binarise_mask
 from evaluation.metrics import DISTANCE_COLUMNS, compute_metrics
 from evaluation.pairing import CasePair, find_backgrounds, pair_cases
-from evaluation.run_files import PER_CASE, SUMMARY, write_json, write_per_case
+from evaluation.run_files import PER_CASE, SUMMARY, json_text, per_case_csv
 from evaluation.tables import summary_markdown
 
 Row = dict[str, Any]
+SUMMARY_MD = "summary.md"
 
 
 @dataclass(frozen=True)
@@ -94,12 +98,24 @@ def _failure(
     return row
 
 
+def mask_digest(mask: np.ndarray, spacing_mm: Sequence[float]) -> str:
+    """SHA-256 of a binary mask's shape, spacing and voxels: what identifies a reference.
+
+    Independent of the file's name, folder, dtype and compression, so two runs scored against
+    copies of one reference agree, and runs against different references do not.
+    """
+    digest = hashlib.sha256(repr((tuple(mask.shape), tuple(map(float, spacing_mm)))).encode())
+    digest.update(np.packbits(np.asarray(mask, dtype=bool), axis=None).tobytes())
+    return digest.hexdigest()
+
+
 def score_case(pair: CasePair, conventions: Conventions, binarise: bool = False) -> Row:
     """Score one case; never raises for bad input (the row says what went wrong).
 
     Returns:
         A per-case row: ``case_id``, ``status`` (``ok``, ``missing`` or ``error``), ``error``,
-        the metric columns, ``smir_id`` and the three paths.
+        the metric columns, ``smir_id``, the three paths and ``reference_sha256`` (the
+        reference mask's :func:`mask_digest`, when it could be read).
     """
     row: Row = {
         "case_id": pair.case_id,
@@ -114,6 +130,7 @@ def score_case(pair: CasePair, conventions: Conventions, binarise: bool = False)
             raise EvaluationError(pair.problem or f"{pair.case_id}: no reference mask")
         reference = read_image(pair.reference_path)
         reference_mask = binarise_mask(reference.array, binarise=binarise, name=str(reference.path))
+        row["reference_sha256"] = mask_digest(reference_mask, reference.spacing_mm)
         if pair.problem:
             return _failure(row, "error", pair.problem, reference, reference_mask, conventions)
         if pair.prediction_path is None:
@@ -183,8 +200,10 @@ def score_directory(
 
     Args:
         prediction_dir: folder of ``SMIR.<method>.<ID>.nii`` or ``<case_id>.nii[.gz]`` files.
-        reference_dir: ISLES-layout folder (``case_<n>/…OT…``) or ``<case_id>.nii[.gz]`` files.
-        splits: ``splits.json`` giving folds (and patients).
+        reference_dir: ISLES-layout folder (``case_<n>/…OT…``), a data-set root holding one
+            (:func:`evaluation.pairing.resolve_reference`), or ``<case_id>.nii[.gz]`` files.
+        splits: ``splits.json`` giving folds (and patients); it must name every scored case
+            and may name more (:func:`evaluation.groups.check_splits`).
         patients_csv: ``case,patient`` table, used when ``splits`` has no patient map.
         preset: metric conventions (name or :class:`Conventions`).
         inf_policy: ``report``, ``penalty`` or ``exclude``.
@@ -205,7 +224,8 @@ def score_directory(
     if workers < 1:
         raise EvaluationError(f"workers must be at least 1, got {workers}")
     pairing = pair_cases(prediction_dir, reference_dir)
-    groups = resolve_groups(reference_dir, splits, patients_csv)
+    case_ids = [p.case_id for p in pairing.pairs]
+    groups = resolve_groups(pairing.reference_dir, splits, patients_csv, case_ids)
     pairs = list(pairing.pairs)
     if background_dir is not None:
         backgrounds = find_backgrounds(background_dir)
@@ -222,9 +242,11 @@ def score_directory(
         "binarise": binarise,
         "prediction_dir": str(prediction_dir),
         "reference_dir": str(reference_dir),
+        "reference_partition": str(pairing.reference_dir.resolve()),
         "layout": pairing.layout,
         "patient_source": groups.patient_source,
         "splits": str(splits) if splits is not None else None,
+        "splits_not_scored": list(groups.splits_not_scored),
         "failed": [
             {"case_id": r["case_id"], "status": r["status"], "error": r["error"]}
             for r in rows
@@ -237,9 +259,20 @@ def score_directory(
 
 
 def write_run(run: ScoreRun, out_dir: str | Path) -> Path:
-    """Write ``per_case.csv``, ``summary.json`` and ``summary.md`` into ``out_dir``."""
+    """Write ``per_case.csv``, ``summary.json`` and ``summary.md`` into ``out_dir``.
+
+    The three are written together (:func:`evaluation.atomic.write_files`): all data first,
+    then the renames, so a failed write leaves the folder as it was; temporary files that a
+    killed earlier run left are removed.
+
+    Raises:
+        EvaluationError: a file could not be written (one line naming it).
+    """
     out_dir = Path(out_dir)
-    write_per_case(run.rows, out_dir / PER_CASE)
-    write_json(run.summary, out_dir / SUMMARY)
-    (out_dir / "summary.md").write_text(summary_markdown(run.summary))
+    texts = {
+        out_dir / PER_CASE: per_case_csv(run.rows),
+        out_dir / SUMMARY: json_text(run.summary),
+        out_dir / SUMMARY_MD: summary_markdown(run.summary),
+    }
+    write_files({path: text.encode("utf-8") for path, text in texts.items()})
     return out_dir

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 #: (metric, heading, decimals) of the summary table.
@@ -41,6 +42,8 @@ def summary_rows(summary: dict[str, Any]) -> list[list[str]]:
     rows = []
     for name, group in groups:
         micro = "–" if group["micro_dice"] is None else f"{group['micro_dice']:.3f}"
+        if group.get("n_unpooled"):  # failed cases whose reference volume is unknown
+            micro += f" ({group['n_unpooled']} not pooled)"
         rows.append(
             [
                 name,
@@ -67,6 +70,13 @@ def summary_markdown(summary: dict[str, Any]) -> str:
     ]
     lines += ["| " + " | ".join(row) + " |" for row in summary_rows(summary)]
     lines += ["", f"Patient ids: {summary['patient_source']}."]
+    partition, given = summary.get("reference_partition"), summary.get("reference_dir")
+    if partition and given and Path(given).resolve() != Path(partition):
+        lines.append(f"Reference cases: {partition} (in {given}).")
+    if summary.get("splits_not_scored"):
+        extra = summary["splits_not_scored"]
+        shown = ", ".join(extra[:5]) + (", …" if len(extra) > 5 else "")
+        lines.append(f"Splits: {len(extra)} case(s) of {summary['splits']} not scored ({shown}).")
     if summary["failed"]:
         lines += ["", f"Failed cases ({len(summary['failed'])}), counted as Dice 0:"]
         lines += [f"- {f['case_id']} ({f['status']}): {f['error']}" for f in summary["failed"]]

@@ -54,6 +54,11 @@ class LazyGroup(click.Group):
             return super().invoke(ctx)
         except (UserError, EvaluationError) as error:
             raise click.ClickException(str(error)) from None
+        except OSError as error:
+            # A file-system fault that no writer turned into an OutputError: still one line.
+            if error.filename is None:
+                raise
+            raise click.ClickException(f"{error.filename}: {error.strerror or error}") from None
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -40,5 +40,10 @@ class PhantomError(UserError):
     """A phantom request the generator refuses."""
 
 
+class OutputError(UserError):
+    """A file or folder that cannot be written: no permission, a full disk, a read-only mount,
+    or a file where a folder is needed (and the other way round)."""
+
+
 class SubmissionError(UserError):
     """A submission folder or archive that cannot be validated or packaged."""

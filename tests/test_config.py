@@ -8,8 +8,11 @@ from pathlib import Path
 import pytest
 
 from isles2018.config import (
+    ABLATION_STAGES,
+    ATTENTION_BUDGET_GIB,
     STAGES,
     Config,
+    attention_matrix_gib,
     from_dict,
     load_config,
     named_configs,
@@ -36,6 +39,10 @@ def test_defaults_are_the_papers_values() -> None:
     assert config.pipeline.inputs == ("CT_MTT", "CT_Tmax", "CT_CBV", "CT_CBF", "CT_4DPWI")
     assert config.pipeline.adversarial
     assert config.runtime.folds == 4
+    # Options for what the paper leaves open: off, or today's behaviour, by default.
+    assert config.model.attention == "none" and config.model.resolved_attention_levels == ()
+    assert config.loss.ce_class_weights == (1.0, 1.0)
+    assert config.loss.gds_reduction == "batch"
 
 
 def test_json_round_trip(tmp_path: Path) -> None:
@@ -58,6 +65,16 @@ def test_json_round_trip(tmp_path: Path) -> None:
         ({"pipeline": {"inputs": ["MR_DWI"], "adversarial": True}}, "MR_DWI"),
         ({"optim": {"lr_milestones_epochs": 100}}, "lr_milestones_epochs"),
         ({"augment": {"enabled": 1}}, "augment.enabled"),
+        ({"model": {"attention": "cross"}}, "model.attention must be none|self: 'cross'"),
+        ({"model": {"attention": "self", "attention_levels": [5]}}, "level 5 is not in -5..4"),
+        ({"model": {"attention": "self", "attention_levels": [4, -1]}}, "repeated"),
+        ({"model": {"attention_levels": 4}}, "model.attention_levels: expected a list"),
+        ({"loss": {"ce_class_weights": "inverse"}}, "two numbers or 'inverse-frequency'"),
+        ({"loss": {"ce_class_weights": 2}}, "ce_class_weights: expected a list or a string"),
+        ({"loss": {"ce_class_weights": [1, 2, 3]}}, "ce_class_weights: expected 2 values"),
+        ({"loss": {"ce_class_weights": [0, 0]}}, "at least one must be > 0"),
+        ({"loss": {"ce_max_weight": 0.5}}, "loss.ce_max_weight"),
+        ({"loss": {"gds_reduction": "mean"}}, "loss.gds_reduction must be batch|image: 'mean'"),
     ],
 )
 def test_bad_keys_and_values_are_rejected_with_their_name(data: dict, message: str) -> None:
@@ -65,8 +82,62 @@ def test_bad_keys_and_values_are_rejected_with_their_name(data: dict, message: s
         from_dict(data)
 
 
+def test_every_config_error_is_one_line() -> None:
+    with pytest.raises(ConfigError) as error:
+        from_dict({"model": {"attention": "self", "attention_levels": [0]}})
+    assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("level", "side", "gib"),
+    [(0, 256, 16.0), (1, 128, 1.0), (2, 64, 0.0625), (3, 32, 2**-8), (4, 16, 2**-12)],
+)
+def test_attention_memory_per_level_at_256_pixels(level: int, side: int, gib: float) -> None:
+    model = Config().model
+    assert model.level_size_px(level) == side
+    assert attention_matrix_gib(side) == gib
+    data = {"model": {"attention": "self", "attention_levels": [level]}}
+    if gib <= ATTENTION_BUDGET_GIB:
+        assert from_dict(data).model.resolved_attention_levels == (level,)
+    else:
+        message = rf"level {level} \({side}×{side} maps of 256-pixel slices\) needs a {gib:g} GiB"
+        with pytest.raises(ConfigError, match=message):
+            from_dict(data)
+
+
+def test_attention_memory_check_follows_the_slice_size_and_depth() -> None:
+    small = {"attention": "self", "attention_levels": [0], "slice_size_px": 64}
+    assert from_dict({"model": small}).model.resolved_attention_levels == (0,)  # 64²: 64 MiB
+    # A 3-level U-Net pads 250 to 256, so its full-resolution level is 256².
+    model = {"depth": 3, "slice_size_px": 250, "attention": "self", "attention_levels": [0]}
+    with pytest.raises(ConfigError, match=r"level 0 \(256×256"):
+        from_dict({"model": model})
+    # Levels are not checked (nor used) while attention is off.
+    assert from_dict({"model": {"attention_levels": [0]}}).model.resolved_attention_levels == ()
+
+
+def test_negative_attention_levels_count_back_from_the_bottleneck() -> None:
+    model = {"attention": "self", "attention_levels": [-1, -3]}
+    assert from_dict({"model": model}).model.resolved_attention_levels == (2, 4)
+    ci = load_config("gan-gn-maxout-attn+ci")
+    assert ci.model.depth == 3 and ci.model.resolved_attention_levels == (3,)
+
+
+def test_configs_saved_before_the_new_options_load_with_todays_behaviour() -> None:
+    old = to_dict(Config())
+    for section, key in [
+        ("model", "attention"),
+        ("model", "attention_levels"),
+        ("model", "slice_size_px"),
+        ("loss", "ce_max_weight"),
+        ("loss", "gds_reduction"),
+    ]:
+        del old[section][key]
+    assert from_dict(old) == Config()
+
+
 def test_named_configs_are_shipped() -> None:
-    assert set(named_configs()) >= {*STAGES, "fast", "ci"}
+    assert set(named_configs()) >= {*ABLATION_STAGES, "fast", "ci"}
     with pytest.raises(ConfigError, match="unknown config 'nope'"):
         load_config("nope")
 
@@ -107,6 +178,34 @@ def test_ablation_stages(stage, inputs, adversarial, norm, head, needs_dwi) -> N
 
 def test_default_stage_is_the_defaults() -> None:
     assert load_config("gan-gn-maxout") == Config()
+
+
+def test_the_attention_stage_is_stage_4_with_attention_and_inverse_frequency_ce() -> None:
+    assert STAGES == ("dwi-unet", "perfusion-unet", "gan", "gan-gn-maxout")  # Table 1
+    assert ABLATION_STAGES == (*STAGES, "gan-gn-maxout-attn")
+    config = load_config("gan-gn-maxout-attn")
+    assert config.model.attention == "self" and config.model.resolved_attention_levels == (4,)
+    assert config.loss.ce_class_weights == "inverse-frequency"
+    stage_4 = load_config("gan-gn-maxout")
+    assert config.pipeline == stage_4.pipeline and config.optim == stage_4.optim
+    assert to_dict(config)["model"] | {"attention": "none"} == to_dict(stage_4)["model"]
+    assert to_dict(config)["loss"] | {"ce_class_weights": [1.0, 1.0]} == to_dict(stage_4)["loss"]
+
+
+def test_attention_and_loss_options_round_trip_through_json(tmp_path: Path) -> None:
+    config = with_overrides(
+        load_config("gan-gn-maxout-attn+ci"),
+        model={"attention_levels": [2, -1]},
+        loss={"gds_reduction": "image", "ce_max_weight": 20.0},
+    )
+    save_config(config, tmp_path / "config.json")
+    saved = json.loads((tmp_path / "config.json").read_text())
+    assert saved["loss"]["ce_class_weights"] == "inverse-frequency"
+    assert saved["model"]["attention_levels"] == [2, -1]
+    assert load_config(tmp_path / "config.json") == config
+    explicit = with_overrides(config, loss={"ce_class_weights": [1, 4]})
+    assert explicit.loss.ce_class_weights == (1.0, 4.0)
+    assert from_dict(to_dict(explicit)) == explicit
 
 
 def test_variants_change_scale_not_method() -> None:

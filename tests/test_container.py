@@ -246,6 +246,21 @@ def test_broken_case_fails_after_writing_the_others(client, baked, phantom, tmp_
     )
 
 
+@pytest.mark.parametrize("mount", ["absent", "read-only"])
+def test_an_unusable_output_is_one_line_before_any_case(client, baked, phantom, tmp_path, mount):
+    volumes = {str(phantom / "TESTING"): {"bind": "/input", "mode": "ro"}}
+    if mount == "read-only":
+        volumes[str(_writable(tmp_path / "out"))] = {"bind": "/output", "mode": "ro"}
+    status, logs = _run(
+        client, baked, volumes=volumes, network_mode="none", read_only=True, tmpfs={"/tmp": ""}
+    )
+    assert status == 1, logs
+    assert "Traceback" not in logs and "predict:" not in logs  # no case was started
+    assert logs.strip().splitlines()[-1].startswith("Error: /output"), logs
+    if mount == "read-only":
+        assert list((tmp_path / "out").iterdir()) == []
+
+
 def test_entrypoint_defaults() -> None:
     sys.path.insert(0, str(REPO))
     try:

@@ -1,7 +1,8 @@
 """The training configuration: one frozen dataclass tree whose defaults are the paper's values.
 
-The tree is :mod:`isles2018.config.schema`; named JSON variants, files, merges and overrides are
-:mod:`isles2018.config.loading`. Both are importable from here.
+The tree is :mod:`isles2018.config.schema` (its ``model`` section, with the attention memory
+check, is :mod:`isles2018.config.model`); named JSON variants, files, merges and overrides are
+:mod:`isles2018.config.loading`. All are importable from here.
 """
 
 from __future__ import annotations
@@ -14,8 +15,11 @@ from isles2018.config.loading import (
     to_dict,
     with_overrides,
 )
+from isles2018.config.model import ATTENTION_BUDGET_GIB, attention_matrix_gib
 from isles2018.config.schema import (
+    ABLATION_STAGES,
     INPUT_TOKENS,
+    INVERSE_FREQUENCY,
     STAGES,
     AugmentConfig,
     Config,
@@ -28,7 +32,10 @@ from isles2018.config.schema import (
 )
 
 __all__ = [
+    "ABLATION_STAGES",
+    "ATTENTION_BUDGET_GIB",
     "INPUT_TOKENS",
+    "INVERSE_FREQUENCY",
     "STAGES",
     "AugmentConfig",
     "Config",
@@ -38,6 +45,7 @@ __all__ = [
     "OptimConfig",
     "PipelineConfig",
     "RuntimeConfig",
+    "attention_matrix_gib",
     "from_dict",
     "load_config",
     "named_configs",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import types
 import typing
 from importlib import resources
 from pathlib import Path
@@ -25,8 +26,30 @@ def to_dict(config: Any) -> dict[str, Any]:
     return json.loads(json.dumps(dataclasses.asdict(config)))
 
 
+def _accepts(annotation: Any, value: Any) -> bool:
+    """Whether ``value``'s JSON kind is the kind of one alternative of a union field."""
+    if typing.get_origin(annotation) is tuple:
+        return isinstance(value, (list, tuple))
+    if annotation is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if annotation is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, annotation)
+
+
+_KINDS = {bool: "true/false", int: "an int", float: "a number", str: "a string"}
+
+
 def _coerce(value: Any, annotation: Any, where: str) -> Any:
     origin = typing.get_origin(annotation)
+    if isinstance(annotation, types.UnionType):
+        # e.g. ``tuple[float, float] | str``: the alternative of the value's kind decides.
+        alternatives = typing.get_args(annotation)
+        for alternative in alternatives:
+            if _accepts(alternative, value):
+                return _coerce(value, alternative, where)
+        kinds = [_KINDS.get(a, "a list") for a in alternatives]
+        raise ConfigError(f"{where}: expected {' or '.join(kinds)}, got {value!r}")
     if dataclasses.is_dataclass(annotation):
         _check(isinstance(value, dict), f"{where}: expected an object, got {value!r}")
         return _build(annotation, value, where)

@@ -1,25 +1,27 @@
 """The configuration tree: frozen dataclasses whose defaults are the paper's values.
 
 Defaults reproduce Liu, BrainLes 2018 (the final stage of Table 1, ``gan-gn-maxout``). Where the
-paper is silent the default is ours and the field's comment says so. Reading and writing JSON is
-:mod:`isles2018.config.loading`.
+paper is silent the default is ours and the field's comment says so. The network section
+(``model``, with the attention memory check) is :mod:`isles2018.config.model`; reading and writing
+JSON is :mod:`isles2018.config.loading`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from isles2018.config.model import ModelConfig, _check
 from isles2018.data.modalities import INPUT_CHANNELS, Modality
-from isles2018.errors import ConfigError
 
 #: Channel tokens a network input may name (ISLES file-name tokens; ``CT_4DPWI`` means PWI_max).
 INPUT_TOKENS = tuple(m.token for m in (*INPUT_CHANNELS, Modality.DWI))
+#: The four stages of the paper's Table 1, in order: the ablation's default.
 STAGES = ("dwi-unet", "perfusion-unet", "gan", "gan-gn-maxout")
-
-
-def _check(condition: bool, message: str) -> None:
-    if not condition:
-        raise ConfigError(message)
+#: Every stage the ablation can train: Table 1's four, then variants the paper names without
+#: a score (stage 4 with self-attention and inverse-frequency CE, §3.2 and the abstract).
+ABLATION_STAGES = (*STAGES, "gan-gn-maxout-attn")
+#: ``loss.ce_class_weights`` value that derives the weights from the training fold's labels.
+INVERSE_FREQUENCY = "inverse-frequency"
 
 
 @dataclass(frozen=True)
@@ -55,36 +57,6 @@ class PipelineConfig:
 
 
 @dataclass(frozen=True)
-class ModelConfig:
-    """Network shapes (paper §2.2, Fig. 4).
-
-    Attributes:
-        width: channels of the first U-Net level, doubled per level (reference U-Net: 64).
-        depth: number of poolings (reference U-Net: 4, i.e. five resolution levels).
-        norm: ``group`` (paper §3.1) or ``batch`` (Fig. 7's comparison, stages 1–3).
-        channels_per_group: GroupNorm channels per group, fixed at 16 (paper §3.1).
-        head: ``maxout`` (three background maps + one foreground, paper §2.2) or ``plain``.
-        discriminator_width: first discriminator width, doubled per layer: 64, 128, 256, 512, 1
-            (paper: silent on widths).
-    """
-
-    width: int = 64
-    depth: int = 4
-    norm: str = "group"
-    channels_per_group: int = 16
-    head: str = "maxout"
-    discriminator_width: int = 64
-
-    def __post_init__(self) -> None:
-        _check(self.width >= 1, f"model.width must be >= 1, got {self.width}")
-        _check(1 <= self.depth <= 8, f"model.depth must be in 1..8, got {self.depth}")
-        _check(self.norm in ("group", "batch"), f"model.norm must be group|batch: {self.norm!r}")
-        _check(self.channels_per_group >= 1, "model.channels_per_group must be >= 1")
-        _check(self.head in ("maxout", "plain"), f"model.head must be maxout|plain: {self.head!r}")
-        _check(self.discriminator_width >= 1, "model.discriminator_width must be >= 1")
-
-
-@dataclass(frozen=True)
 class LossConfig:
     """Loss weights (paper §2.3, eq. 6 and §3.1: ω_g : ω_d : ω_s = 0.002 : 0.5 : 1).
 
@@ -92,20 +64,43 @@ class LossConfig:
         weight_generator: ω_g on GLoss (eq. 1).
         weight_adversarial: ω_d on the generator's LSGAN loss (eq. 3).
         weight_segmentation: ω_s on SegLoss (eq. 5).
-        ce_class_weights: (background, lesion) cross-entropy weights (paper: "weighted", values
-            silent; we use 1, 1).
+        ce_class_weights: (background, lesion) cross-entropy weights, or ``"inverse-frequency"``
+            (background 1, lesion = the training fold's background / lesion voxel ratio, clipped
+            to ``[1, ce_max_weight]``; stored in the checkpoint sidecar). Paper: "weighted",
+            values silent; we use 1, 1. Only the ratio matters: the CE is a weighted mean.
+        ce_max_weight: the largest lesion weight ``inverse-frequency`` may give (ours: 100; a
+            fold with no lesion voxel gets it).
+        gds_reduction: ``batch`` pools the generalised Dice over the batch's voxels (ours, the
+            default); ``image`` scores each image and averages the scores (paper: silent; Sudre
+            2017 allows both). An image or batch without lesion scores its mean background
+            probability under either.
         epsilon: guard in the generalised Dice score and its log (ours).
     """
 
     weight_generator: float = 0.002
     weight_adversarial: float = 0.5
     weight_segmentation: float = 1.0
-    ce_class_weights: tuple[float, float] = (1.0, 1.0)
+    ce_class_weights: tuple[float, float] | str = (1.0, 1.0)
+    ce_max_weight: float = 100.0
+    gds_reduction: str = "batch"
     epsilon: float = 1e-6
 
     def __post_init__(self) -> None:
-        _check(len(self.ce_class_weights) == 2, "loss.ce_class_weights needs two values")
-        _check(all(w >= 0 for w in self.ce_class_weights), "loss.ce_class_weights must be >= 0")
+        weights = self.ce_class_weights
+        if isinstance(weights, str):
+            _check(
+                weights == INVERSE_FREQUENCY,
+                f"loss.ce_class_weights must be two numbers or {INVERSE_FREQUENCY!r}: {weights!r}",
+            )
+        else:
+            _check(len(weights) == 2, "loss.ce_class_weights needs two values")
+            _check(all(w >= 0 for w in weights), "loss.ce_class_weights must be >= 0")
+            _check(sum(weights) > 0, "loss.ce_class_weights: at least one must be > 0")
+        _check(self.ce_max_weight >= 1, f"loss.ce_max_weight must be >= 1: {self.ce_max_weight}")
+        _check(
+            self.gds_reduction in ("batch", "image"),
+            f"loss.gds_reduction must be batch|image: {self.gds_reduction!r}",
+        )
         _check(self.epsilon > 0, f"loss.epsilon must be > 0, got {self.epsilon}")
 
 

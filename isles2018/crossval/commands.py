@@ -21,9 +21,19 @@ from evaluation.conventions import PRESETS
     help="The TRAINING folder the run was trained on (its OT is the reference).",
 )
 @click.option(
-    "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True
+    "--device",
+    type=click.Choice(["auto", "cpu", "cuda"]),
+    default="auto",
+    show_default=True,
+    help="Where the networks run (auto: CUDA when present).",
 )
-@click.option("--preset", type=click.Choice(list(PRESETS)), default="default", show_default=True)
+@click.option(
+    "--preset",
+    type=click.Choice(list(PRESETS)),
+    default="default",
+    show_default=True,
+    help="Metric conventions of the scoring (see evaluation/README.md).",
+)
 @click.option("--tta", is_flag=True, help="Average over the x-, y- and xy-flipped inputs too.")
 @click.option("--workers", type=click.IntRange(min=1), help="Scoring processes [default: CPUs].")
 def crossval(

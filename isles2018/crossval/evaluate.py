@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from isles2018.data.layout import Case
 from isles2018.data.modalities import DEFAULT_METHOD_NAME, Modality, prediction_name
-from isles2018.data.splits import Splits
+from isles2018.data.splits import SPLITS_FILE, Splits
 from isles2018.errors import CheckpointError, CrossvalError, DataError
 from isles2018.files import atomic_path
 from isles2018.inference.checkpoint import SIDECAR, WEIGHTS, read_sidecar
@@ -162,10 +162,10 @@ def evaluate_run(
     from evaluation.score import ScoreRun, write_run
 
     run, out = Path(run), Path(run) / FOLDER
-    if not (run / "splits.json").is_file():
+    if not (run / SPLITS_FILE).is_file():
         raise CrossvalError(f"{run}: no splits.json (not a cross-validation or ablation run)")
     try:
-        splits = Splits.load(run / "splits.json")
+        splits = Splits.load(run / SPLITS_FILE)
     except DataError as error:
         raise CrossvalError(str(error)) from None
     by_id = {c.case_id: c for c in cases}
@@ -213,7 +213,8 @@ def evaluate_run(
         run, splits.k, missing, checkpoint_dice, predicted, reused, rows, summary, out / "eval"
     )
     write_run(ScoreRun(rows=rows, summary=summary), result.eval_dir)
-    (result.eval_dir / "summary.md").write_text(run_markdown(result))
+    with atomic_path(result.eval_dir / "summary.md") as temporary:
+        temporary.write_text(run_markdown(result))
     build_report(result.eval_dir)  # overlays on each case's CT_MTT
     return result
 
@@ -230,7 +231,7 @@ def _score(
     (out / "predictions").mkdir(parents=True, exist_ok=True)
     try:
         scoring = score_directory(
-            out / "predictions", reference_dir, splits=run / "splits.json", **options
+            out / "predictions", reference_dir, splits=run / SPLITS_FILE, **options
         )
     except EvaluationError as error:
         raise CrossvalError(str(error)) from None

@@ -15,9 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from isles2018.config import STAGES
+from isles2018.config import ABLATION_STAGES, STAGES
 from isles2018.crossval.evaluate import FOLDER, CrossvalResult, evaluate_run
 from isles2018.data.layout import Case
+from isles2018.data.splits import SPLITS_FILE
 from isles2018.errors import CrossvalError
 from isles2018.files import atomic_path
 
@@ -115,9 +116,9 @@ def table1_markdown(rows: Mapping[str, StageScores | str]) -> str:
 def stage_runs(run: Path) -> dict[str, Path]:
     """``RUN/<stage>/`` folders of an ablation, in Table 1 order; empty for a plain run."""
     run = Path(run)
-    if (run / "splits.json").is_file():
+    if (run / SPLITS_FILE).is_file():
         return {}
-    return {stage: run / stage for stage in STAGES if (run / stage).is_dir()}
+    return {stage: run / stage for stage in ABLATION_STAGES if (run / stage).is_dir()}
 
 
 def evaluate_stages(

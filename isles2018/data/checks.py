@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
+from isles2018.data.grid import grid_differences
 from isles2018.data.io import read_volume
 from isles2018.data.layout import Case
 from isles2018.data.modalities import Modality
 from isles2018.errors import DataError
+
+#: The phantom's data-set manifest, recognised here so that ``inspect`` can tell an unfinished
+#: phantom run (:mod:`isles2018.phantom.generate` writes it with these names).
+PHANTOM_MANIFEST = "manifest.json"
+PHANTOM_GENERATOR = "isles2018.phantom"
 
 
 @dataclass(frozen=True)
@@ -40,7 +48,9 @@ def inspect_case(case: Case) -> CaseReport:
     """Read every volume of a case and collect its problems.
 
     Checked: the layout problems found by discovery, readability (including truncation), 3D vs
-    4D, one grid for all modalities, finite values, binary ground truth.
+    4D, one grid for all modalities (shape, spacing, origin, orientation; see
+    :mod:`isles2018.data.grid`),
+    finite values, binary ground truth.
     """
     problems = list(case.problems)
     shape = spacing = timepoints = None
@@ -65,15 +75,42 @@ def inspect_case(case: Case) -> CaseReport:
             values = np.unique(array)
             if not np.isin(values, (0, 1)).all():
                 problems.append(f"{entry.path}: ground truth is not binary {{0, 1}}")
-    reference = grids.get(Modality.MTT) or next(iter(grids.values()), None)
-    for modality, grid in grids.items():
-        if grid != reference:
-            problems.append(
-                f"{case.files[modality].path}: grid {grid} differs from the case's {reference}"
-            )
+    reference = Modality.MTT if Modality.MTT in grids else next(iter(grids), None)
+    for modality in grids:
+        if modality is not reference:
+            path, reference_path = case.files[modality].path, case.files[reference].path
+            differences = grid_differences(path, reference_path)
+            if differences:
+                problems.append(
+                    f"{path}: not on the grid of {reference_path.name}: {'; '.join(differences)}"
+                )
     return CaseReport(case, shape, timepoints, spacing, tuple(problems))
 
 
 def check_case(case: Case) -> list[str]:
     """The problems of one case (an empty list when it is usable)."""
     return list(inspect_case(case).problems)
+
+
+def data_set_problems(root: Path) -> list[str]:
+    """Problems of the data set as a whole: an unfinished phantom run.
+
+    The phantom writes ``manifest.json`` with ``"complete": false`` before its first case and
+    ``true`` after its last; a folder whose manifest (in ``root`` or up to two levels above,
+    e.g. ``PHANTOM/TRAINING``) still says false was interrupted, and some cases may be missing.
+    """
+    root = Path(root).resolve()
+    for folder in (root, *root.parents[:2]):
+        path = folder / PHANTOM_MANIFEST
+        try:
+            manifest = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(manifest, dict) and manifest.get("generator") == PHANTOM_GENERATOR:
+            if manifest.get("complete") is not True:
+                return [
+                    f"{path}: the phantom run that writes this data set has not finished "
+                    "(complete: false); rerun the same `isles2018 phantom` command"
+                ]
+            return []
+    return []

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from isles2018.data.splits import SPLITS_FILE
+
 
 def _format_spacing(spacing: tuple[float, ...] | None) -> str:
     return "x".join(f"{s:.3g}" for s in spacing) if spacing else "-"
@@ -15,7 +17,7 @@ def run_inspect(data: Path) -> bool:
     """Print the case table and summary; return True when no case has a problem."""
     from tqdm import tqdm
 
-    from isles2018.data.checks import inspect_case
+    from isles2018.data.checks import data_set_problems, inspect_case
     from isles2018.data.layout import discover_cases
 
     cases = discover_cases(data)
@@ -36,13 +38,16 @@ def run_inspect(data: Path) -> bool:
     for report in failed:
         for problem in report.problems:
             click.echo(f"problem: {report.case.case_id}: {problem}")
+    whole = data_set_problems(data)
+    for problem in whole:
+        click.echo(f"problem: {problem}")
     patients = {(r.case.split, r.case.patient_id) for r in reports}
     slices = sum(r.slices or 0 for r in reports)
     click.echo(
         f"{len(reports)} case(s), {len(patients)} patient(s), {slices} slice(s); "
-        f"{len(failed)} case(s) with problems"
+        f"{len(failed)} case(s) with problems" + (" and an unfinished data set" if whole else "")
     )
-    return not failed
+    return not failed and not whole
 
 
 @click.command("inspect")
@@ -61,7 +66,7 @@ def inspect(data: Path) -> None:
     "-o",
     "--out",
     type=click.Path(path_type=Path),
-    default=Path("splits.json"),
+    default=Path(SPLITS_FILE),
     show_default=True,
     help="Where to write the split.",
 )

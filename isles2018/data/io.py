@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import nibabel as nib
 import numpy as np
@@ -240,50 +241,13 @@ def write_prediction(
     return write_like(target, binary, mtt_path)
 
 
-#: Header fields that define a grid: shape, spacing, origin, direction and how they are coded.
-GEOMETRY_FIELDS: tuple[str, ...] = (
-    "dim",
-    "pixdim",
-    "xyzt_units",
-    "qform_code",
-    "sform_code",
-    "quatern_b",
-    "quatern_c",
-    "quatern_d",
-    "qoffset_x",
-    "qoffset_y",
-    "qoffset_z",
-    "srow_x",
-    "srow_y",
-    "srow_z",
-)
-
-
-def geometry_differences(path: Path, reference_path: Path) -> list[str]:
-    """Header fields of ``path`` whose values differ from ``reference_path``'s.
-
-    Compares the grid: shape, spacing, units, q/s-form codes and matrices (the fields an ISLES
-    evaluator checks). ``pixdim[0]`` (qfac) is compared too; data type and scaling are not.
-
-    Returns:
-        One ``"field: value != reference"`` line per differing field; empty when identical.
+def read_header(path: Path) -> Any:
+    """The NIfTI header alone (no pixel data read), for :mod:`isles2018.data.grid`.
 
     Raises:
-        DataError: either file cannot be read.
+        DataError: the file cannot be read.
     """
-    header = _load(Path(path)).header
-    reference = _load(Path(reference_path)).header
-    if not isinstance(header, type(reference)) and not isinstance(reference, type(header)):
-        return [f"format: {type(header).__name__} != {type(reference).__name__}"]
-    differences = []
-    for name in GEOMETRY_FIELDS:
-        value, expected = np.asarray(header[name]), np.asarray(reference[name])
-        if name in ("dim", "pixdim"):
-            count = int(reference["dim"][0]) + 1
-            value, expected = value[:count], expected[:count]
-        if value.shape != expected.shape or not np.array_equal(value, expected):
-            differences.append(f"{name}: {value.tolist()} != {expected.tolist()}")
-    return differences
+    return _load(Path(path)).header
 
 
 def read_mask(path: Path) -> np.ndarray:

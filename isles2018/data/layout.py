@@ -9,6 +9,8 @@ matched by their whole token (see :mod:`isles2018.data.modalities`), never by su
 
 from __future__ import annotations
 
+import errno
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -36,6 +38,8 @@ class Case:
         files: the volumes found, by modality.
         missing: modalities the case's split requires but were not found.
         duplicated: lines naming modalities found in more than one file.
+        broken: why the case folder cannot be read at all (a dangling link, a link loop), or
+            None; such a case is kept so that it is reported instead of silently dropped.
     """
 
     case_id: str
@@ -45,10 +49,14 @@ class Case:
     files: dict[Modality, CaseFile] = field(hash=False, compare=False)
     missing: tuple[Modality, ...] = ()
     duplicated: tuple[str, ...] = ()
+    broken: str | None = None
 
     @property
     def problems(self) -> tuple[str, ...]:
-        """Layout problems found by discovery (missing or duplicated modalities)."""
+        """Layout problems found by discovery (unreadable folder, missing or duplicated
+        modalities)."""
+        if self.broken:
+            return (self.broken,)
         missing = (f"missing {', '.join(m.token for m in self.missing)}",) if self.missing else ()
         return (*missing, *self.duplicated)
 
@@ -136,6 +144,18 @@ def _scan_case(folder: Path) -> tuple[dict[Modality, CaseFile], list[str]]:
     return files, problems
 
 
+def _broken_link(folder: Path) -> str:
+    try:
+        folder.resolve(strict=True)
+    except RuntimeError:  # Python 3.11 raises this for a loop
+        return f"{folder}: symbolic link loop"
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            return f"{folder}: symbolic link loop"
+        return f"{folder}: broken symbolic link to {os.readlink(folder)} (target not found)"
+    return f"{folder}: not a folder"
+
+
 def discover_cases(root: Path) -> list[Case]:
     """Find every case under ``root``, training before testing, each sorted by case number.
 
@@ -148,8 +168,10 @@ def discover_cases(root: Path) -> list[Case]:
         DataError: ``root`` is not a folder or holds no case folder.
     """
     root = Path(root)
+    if not root.exists():
+        raise DataError(f"{root}: no such folder")
     if not root.is_dir():
-        raise DataError(f"{root}: not a folder")
+        raise DataError(f"{root}: is a file, not a folder of ISLES cases")
     only = None
     if CASE_FOLDER.match(root.name):  # a single case folder
         only, partitions = root, [root.parent]
@@ -161,14 +183,18 @@ def discover_cases(root: Path) -> list[Case]:
     for partition in partitions:
         scanned = []
         for folder in _children(partition):
-            if folder.is_dir() and CASE_FOLDER.match(folder.name):
-                files, problems = _scan_case(folder)
-                scanned.append((folder, files, problems))
+            if not CASE_FOLDER.match(folder.name):
+                continue
+            if folder.is_dir():
+                scanned.append((folder, *_scan_case(folder)))
+            elif folder.is_symlink():  # dangling or looping: report it, never drop it
+                scanned.append((folder, {}, [_broken_link(folder)]))
         split = _split_of(partition, (files for _, files, _ in scanned))
         required = (*REQUIRED, Modality.OT) if split == "training" else REQUIRED
         scanned.sort(key=lambda item: int(CASE_FOLDER.match(item[0].name)[1]))
         patients = assign_patients(partition, split, [(f.name, files) for f, files, _ in scanned])
-        for folder, files, duplicated in scanned:
+        for folder, files, problems in scanned:
+            broken = problems[0] if problems and problems[0].startswith(str(folder)) else None
             cases.append(
                 Case(
                     case_id=folder.name,
@@ -176,8 +202,9 @@ def discover_cases(root: Path) -> list[Case]:
                     split=split,
                     folder=folder,
                     files=files,
-                    missing=tuple(m for m in required if m not in files),
-                    duplicated=tuple(duplicated),
+                    missing=() if broken else tuple(m for m in required if m not in files),
+                    duplicated=() if broken else tuple(problems),
+                    broken=broken,
                 )
             )
     cases.sort(key=lambda c: (c.split != "training", c.number))

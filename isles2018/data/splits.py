@@ -23,6 +23,10 @@ from isles2018.files import atomic_path
 VERSION = 1
 
 
+#: The file a run folder keeps its split in (``isles2018 split`` writes it by default).
+SPLITS_FILE = "splits.json"
+
+
 @dataclass(frozen=True)
 class Fold:
     """One fold: the cases trained on and the held-out validation cases."""
@@ -162,8 +166,11 @@ def split_cases(cases: Sequence[Case], k: int = 4, seed: int = 0) -> Splits:
         raise DataError(f"cannot split {len(cases)} case(s) into {k} folds: {error}") from None
 
 
-def load_or_make_splits(cases: Sequence[Case], path: Path, k: int = 4, seed: int = 0) -> Splits:
-    """Reuse ``path`` if it exists and matches the cases, else make and save a split.
+def load_or_make_splits(
+    cases: Sequence[Case], path: Path, k: int = 4, seed: int = 0, *, save: bool = True
+) -> Splits:
+    """Reuse ``path`` if it exists and matches the cases, else make a split (saved to ``path``
+    unless ``save`` is False).
 
     Raises:
         DataError: an existing file lists other cases or another k than asked for, or the cases
@@ -185,5 +192,6 @@ def load_or_make_splits(cases: Sequence[Case], path: Path, k: int = 4, seed: int
             raise DataError(f"{path}: has {splits.k} folds, {k} were asked for")
         return splits
     splits = split_cases(cases, k=k, seed=seed)
-    splits.save(path)
+    if save:
+        splits.save(path)
     return splits

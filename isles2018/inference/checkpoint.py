@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from safetensors.torch import load_file, save_file
 
 from isles2018.config import Config, from_dict, to_dict
 from isles2018.data.normalise import NormStats
-from isles2018.errors import CheckpointError
+from isles2018.errors import CheckpointError, ConfigError
 from isles2018.files import atomic_path, file_digest
 from isles2018.models import Models, build_models
 
@@ -68,6 +69,7 @@ def save_checkpoint(
     scores: dict[str, Any] | None = None,
     optimisers: dict[str, torch.optim.Optimizer] | None = None,
     rng: dict[str, torch.Tensor] | None = None,
+    ce_class_weights: Sequence[float] | None = None,
 ) -> Path:
     """Write the checkpoint files atomically; the sidecar last, so it never names a stale file.
 
@@ -81,6 +83,9 @@ def save_checkpoint(
         scores: JSON-ready scores (e.g. validation Dice).
         optimisers: optimisers by name; with ``rng`` they make the resumable training state.
         rng: RNG states as uint8 tensors (e.g. the augmentation generator's).
+        ce_class_weights: the (background, lesion) CE weights the fold trained with, stored as
+            ``ce_class_weights`` (null if not given; absent from older sidecars): the config's
+            pair, or the numbers ``"inverse-frequency"`` derived from the training fold.
 
     Returns:
         The sidecar's path.
@@ -88,6 +93,7 @@ def save_checkpoint(
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     config_json = json.dumps(to_dict(config))
+    weights = None if ce_class_weights is None else [float(w) for w in ce_class_weights]
     stats_json = json.dumps(stats.to_dict())
     metadata = {"format": FORMAT, "config": config_json, "stats": stats_json}
     sidecar: dict[str, Any] = {
@@ -101,6 +107,7 @@ def save_checkpoint(
         "fold": fold,
         "epoch": epoch,
         "scores": scores or {},
+        "ce_class_weights": weights,
         "config": to_dict(config),
         "stats": stats.to_dict(),
         "networks": list(models.networks()),
@@ -174,8 +181,15 @@ def load_checkpoint(
     meta = read_sidecar(path)
     folder = Path(meta["_folder"])
     tensors = _verified_tensors(folder, meta["weights"])
-    config = from_dict(meta["config"])
-    stats = NormStats.from_dict(meta["stats"])
+    try:
+        config = from_dict(meta["config"])
+        stats = NormStats.from_dict(meta["stats"])
+    except ConfigError as error:
+        raise CheckpointError(f"{folder / SIDECAR}: {error}") from None
+    except (KeyError, TypeError, ValueError) as error:
+        raise CheckpointError(
+            f"{folder / SIDECAR}: damaged normalisation stats ({error})"
+        ) from None
     torch_state = torch.random.get_rng_state()
     models = build_models(config)  # random init is overwritten; do not disturb the caller's RNG
     torch.random.set_rng_state(torch_state)

@@ -9,6 +9,9 @@ import click
 from isles2018.data.modalities import DEFAULT_METHOD_NAME, THRESHOLD_METHOD_NAME
 
 METHODS = ("gan", "threshold")
+#: The threshold method's rules (``isles2018.inference.threshold.RULES``, not imported here so
+#: that ``--help`` reads no imaging library).
+THRESHOLD_RULES = ("tmax6", "delay3")
 
 
 @click.command("predict")
@@ -22,7 +25,21 @@ METHODS = ("gan", "threshold")
     "are averaged). Required for --method gan.",
 )
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Output folder.")
-@click.option("--method", type=click.Choice(METHODS), default="gan", show_default=True)
+@click.option(
+    "--method",
+    type=click.Choice(METHODS),
+    default="gan",
+    show_default=True,
+    help="gan: the trained networks of --weights; threshold: the classical perfusion rule.",
+)
+@click.option(
+    "--rule",
+    type=click.Choice(THRESHOLD_RULES),
+    default=None,
+    help="Rule of --method threshold [default: tmax6]: tmax6 = rCBF < 30 % and Tmax > 6 s "
+    "(RAPID-style CTP software thresholds); delay3 = rCBF < 30 % and Tmax > 3 s (the paper's "
+    "§1 'delay time > 3 s', Tmax standing in for delay time).",
+)
 @click.option(
     "--method-name",
     default=None,
@@ -31,9 +48,19 @@ METHODS = ("gan", "threshold")
 )
 @click.option("--tta", is_flag=True, help="Average over the x-, y- and xy-flipped inputs too.")
 @click.option(
-    "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True
+    "--device",
+    type=click.Choice(["auto", "cpu", "cuda"]),
+    default="auto",
+    show_default=True,
+    help="Where the networks run (auto: CUDA when present).",
 )
-@click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True)
+@click.option(
+    "--precision",
+    type=click.Choice(["fp32", "bf16"]),
+    default="fp32",
+    show_default=True,
+    help="Arithmetic of the forward pass (bf16 autocast is faster on GPUs, not more exact).",
+)
 @click.option(
     "--batch-size",
     type=click.IntRange(min=1),
@@ -57,6 +84,7 @@ def predict(
     weights: tuple[Path, ...],
     out: Path,
     method: str,
+    rule: str | None,
     method_name: str | None,
     tta: bool,
     device: str,
@@ -76,8 +104,10 @@ def predict(
 
     cases = discover_cases(data)
     if method == "threshold":
-        predictor = Predictor.threshold(method_name=method_name)
+        predictor = Predictor.threshold(rule=rule, method_name=method_name)
     else:
+        if rule is not None:
+            raise ConfigError("--rule applies to --method threshold only")
         if not weights:
             raise ConfigError("--weights is required for --method gan")
         predictor = Predictor.from_checkpoints(

@@ -22,7 +22,7 @@ from isles2018.data.modalities import Modality
 from isles2018.data.normalise import NormStats
 from isles2018.data.stack import CaseArrays, from_slices
 from isles2018.errors import CheckpointError, ConfigError
-from isles2018.inference.checkpoint import SIDECAR, load_checkpoint
+from isles2018.inference.checkpoint import SIDECAR, WEIGHTS, load_checkpoint
 from isles2018.models import LESION_THRESHOLD, Models, run_pipeline
 
 
@@ -53,17 +53,39 @@ class Prediction:
     dwi: np.ndarray | None
 
 
+def _missing_folds(run: Path) -> list[int]:
+    """Folds of a run folder (one with ``splits.json``) that have no checkpoint."""
+    from isles2018.data.splits import SPLITS_FILE, Splits
+
+    if not (run / SPLITS_FILE).is_file():
+        return []
+    k = Splits.load(run / SPLITS_FILE).k
+    return [fold for fold in range(k) if not (run / f"fold_{fold}" / SIDECAR).is_file()]
+
+
 def find_checkpoints(paths: Sequence[Path]) -> list[Path]:
-    """Checkpoint folders named by ``paths``: a fold folder, a run or weights folder holding
-    ``fold_*/checkpoint.json`` (any depth up to three), or a ``checkpoint.json`` itself.
+    """Checkpoint folders named by ``paths``: a fold folder, its ``checkpoint.json`` or
+    ``checkpoint.safetensors``, or a run or weights folder holding ``fold_*/checkpoint.json``
+    (any depth up to three).
+
+    A run folder must hold every fold of its ``splits.json``, as a shipped weights folder must
+    hold every file of its manifest: an ensemble is never silently smaller than asked for (name
+    the fold folders to ensemble fewer).
 
     Raises:
-        CheckpointError: a path that holds no checkpoint.
+        CheckpointError: a path that holds no checkpoint, or a run folder missing a fold.
     """
     found: list[Path] = []
     for path in map(Path, paths):
-        if path.is_file() and path.name == SIDECAR:
+        if path.is_file() and path.name in (SIDECAR, WEIGHTS):
+            if not (path.parent / SIDECAR).is_file():
+                raise CheckpointError(f"{path}: no {SIDECAR} beside it")
             found.append(path.parent)
+        elif path.is_file():
+            raise CheckpointError(
+                f"{path}: a file, but not {SIDECAR} or {WEIGHTS}; name a checkpoint, run or "
+                "weights folder"
+            )
         elif (path / SIDECAR).is_file():
             found.append(path)
         elif path.is_dir():
@@ -73,7 +95,13 @@ def find_checkpoints(paths: Sequence[Path]) -> list[Path]:
                 for p in path.glob(pattern)
             )
             if not nested:
-                raise CheckpointError(f"{path}: no checkpoint.json found")
+                raise CheckpointError(f"{path}: no {SIDECAR} found")
+            missing = _missing_folds(path)
+            if missing:
+                raise CheckpointError(
+                    f"{path}: no checkpoint for fold(s) {', '.join(map(str, missing))} of its "
+                    f"splits; to ensemble fewer folds, name their fold_<k> folders"
+                )
             found.extend(nested)
         else:
             raise CheckpointError(f"{path}: no such checkpoint file or folder")

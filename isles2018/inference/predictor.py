@@ -24,6 +24,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from isles2018.data.grid import check_grids
 from isles2018.data.io import write_like, write_prediction
 from isles2018.data.layout import Case, discover_cases
 from isles2018.data.modalities import (
@@ -34,6 +35,7 @@ from isles2018.data.modalities import (
     prediction_name,
 )
 from isles2018.errors import CheckpointError, ConfigError, DataError, UserError
+from isles2018.files import writable_folder
 from isles2018.inference.ensemble import Member, Prediction, load_members, predict_arrays, reads_dwi
 from isles2018.models.device import resolve_device
 
@@ -76,7 +78,10 @@ class Predictor:
         allow_dwi: let checkpoints that read MR_DWI (``dwi-unet``) predict; only cross-validation
             on training cases has MR_DWI, test cases never do.
         method_name: the ``<method>`` of the files written, ``SMIR.<method>.<id>.nii``.
+        threshold_rule: the threshold method's rule (None: the module's default, ``tmax6``).
     """
+
+    threshold_rule: str | None = None
 
     def __init__(
         self,
@@ -133,9 +138,25 @@ class Predictor:
         return cls(load_members([Path(p) for p in paths], target), device=target, **options)
 
     @classmethod
-    def threshold(cls, *, method_name: str | None = None) -> Predictor:
-        """The classical rule rCBF < 30 % and Tmax > 6 s (:mod:`isles2018.inference.threshold`)."""
-        return cls([], device="cpu", method_name=method_name)
+    def threshold(cls, *, rule: str | None = None, method_name: str | None = None) -> Predictor:
+        """The classical threshold rule (:mod:`isles2018.inference.threshold`).
+
+        Args:
+            rule: ``tmax6`` (the default: rCBF < 30 % and Tmax > 6 s, the thresholds of
+                RAPID-style CTP software, not the paper's) or ``delay3`` (rCBF < 30 % and
+                Tmax > 3 s: the paper's §1 "delay time > 3 s", with Tmax for delay time).
+            method_name: the ``<method>`` of the files written (default ``Threshold``).
+
+        Raises:
+            ConfigError: an unknown rule or an unusable method name.
+        """
+        from isles2018.inference.threshold import threshold_rule
+
+        if rule is not None:
+            threshold_rule(rule)  # an unknown rule fails before any case is read
+        predictor = cls([], device="cpu", method_name=method_name)
+        predictor.threshold_rule = rule
+        return predictor
 
     @property
     def needs(self) -> tuple[Modality, ...]:
@@ -153,18 +174,22 @@ class Predictor:
             CT_MTT grid, ``(X, Y, Z)``.
 
         Raises:
-            DataError: the case has a duplicated or missing modality, or a file that cannot be
-                read or does not match the others.
+            DataError: the case has a duplicated or missing modality, a volume off the CT_MTT's
+                grid, or a file that cannot be read or holds NaN/inf values.
         """
+        if case.broken:
+            raise DataError(case.broken)
         if case.duplicated:
             raise DataError(f"{case.case_id}: {case.duplicated[0]}")
         missing = sorted(m.token for m in self.needs if not case.has(m))
         if missing:
             raise DataError(f"{case.folder}: missing {', '.join(missing)}")
+        check_grids(case, self.needs)
         if not self.members:
             from isles2018.inference.threshold import threshold_case
 
-            return Prediction(probability=None, mask=threshold_case(case), dwi=None)
+            options = {} if self.threshold_rule is None else {"rule": self.threshold_rule}
+            return Prediction(probability=None, mask=threshold_case(case, **options), dwi=None)
         from isles2018.data.stack import load_case_arrays
 
         with_dwi = Modality.DWI in self.needs
@@ -206,9 +231,10 @@ class Predictor:
 
         Raises:
             DataError: ``data`` holds no ISLES case.
+            OutputError: ``out`` cannot be created or written.
         """
         cases = discover_cases(Path(data)) if isinstance(data, str | Path) else list(data)
-        out = Path(out)
+        out = writable_folder(Path(out))  # an unwritable output fails before any case is computed
         report = FolderReport()
         started = time.perf_counter()
         for case in tqdm(cases, desc=description, unit="case", disable=not progress):

@@ -1,8 +1,15 @@
-"""The classical threshold rule for the ischaemic core: rCBF < 30 % and Tmax > 6 s.
+"""The classical threshold rule for the ischaemic core: rCBF < 30 % where perfusion is late.
 
-The paper's "traditional method" baseline (Liu, BrainLes 2018, §1; the ISLES 2018 threshold
-baseline scored Dice 0.30) and the calibration check of the phantom. It works on the perfusion
-maps of any case, real or synthetic; no torch.
+The "traditional method" the paper compares against (Liu, BrainLes 2018, §1) and the calibration
+check of the phantom. It works on the perfusion maps of any case, real or synthetic; no torch.
+Two forms, by name (:data:`RULES`):
+
+* ``tmax6`` (our default, as before): rCBF < 30 % and Tmax > 6 s. The thresholds of
+  RAPID-style automated CTP software — rCBF < 30 % for the core, Tmax > 6 s for critical
+  hypoperfusion — combined; this is **not** the paper's rule.
+* ``delay3``: rCBF < 30 % and Tmax > 3 s, the rule the paper quotes in §1 ("rCBF < 30 % within
+  delay time > 3 s", citing Yu et al., Sci. Rep. 2015). Delay time and Tmax are different
+  delay measures of a deconvolved CTP; ISLES 2018 provides Tmax only, so Tmax stands in (ours).
 
 Reference for rCBF: the **median CBF of normally perfused brain on the side opposite the
 hypoperfusion**. The brain mask is where both maps are finite and CBF > 0 (clinical software
@@ -18,12 +25,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from isles2018.data.io import read_volume
+from isles2018.data.io import header_shape, read_volume
 from isles2018.data.modalities import Modality
+from isles2018.data.stack import _checked
+from isles2018.errors import ConfigError
 
 if TYPE_CHECKING:
     from isles2018.data.layout import Case
@@ -31,6 +40,59 @@ if TYPE_CHECKING:
 RCBF_THRESHOLD = 0.30
 TMAX_THRESHOLD_S = 6.0
 MIN_REFERENCE_VOXELS = 100
+
+
+@dataclass(frozen=True)
+class ThresholdRule:
+    """One form of the rule: core where ``rCBF < rcbf_threshold`` and ``Tmax > tmax_threshold_s``.
+
+    Attributes:
+        rcbf_threshold: relative CBF below which tissue is core (0.30 = 30 %).
+        tmax_threshold_s: Tmax above which tissue is hypoperfused (s).
+        source: where the rule comes from.
+    """
+
+    rcbf_threshold: float
+    tmax_threshold_s: float
+    source: str
+
+
+#: The rules by name (see the module docstring); ``tmax6`` is the default.
+RULES = {
+    "tmax6": ThresholdRule(
+        RCBF_THRESHOLD,
+        TMAX_THRESHOLD_S,
+        "RAPID-style CTP software thresholds (core rCBF < 30 %, hypoperfusion Tmax > 6 s), "
+        "combined; not the paper's rule",
+    ),
+    "delay3": ThresholdRule(
+        RCBF_THRESHOLD,
+        3.0,
+        "the paper, §1, quoting Yu et al. 2015: rCBF < 30 % within delay time > 3 s "
+        "(Tmax stands in for delay time)",
+    ),
+}
+DEFAULT_RULE = "tmax6"
+
+
+def threshold_rule(name: str) -> ThresholdRule:
+    """The rule of a name in :data:`RULES`.
+
+    Raises:
+        ConfigError: an unknown name.
+    """
+    if name not in RULES:
+        raise ConfigError(f"threshold rule must be one of {', '.join(RULES)}, got {name!r}")
+    return RULES[name]
+
+
+def _rule_options(rule: str, options: dict[str, Any]) -> dict[str, Any]:
+    chosen = threshold_rule(rule)
+    defaults = {
+        "rcbf_threshold": chosen.rcbf_threshold,
+        "tmax_threshold_s": chosen.tmax_threshold_s,
+    }
+    return {**defaults, **options}
 
 
 def brain_mask_from_maps(cbf: np.ndarray, tmax: np.ndarray) -> np.ndarray:
@@ -131,27 +193,55 @@ def threshold_core(
     return core.astype(np.uint8)
 
 
-def threshold_case_files(cbf_path: Path, tmax_path: Path, **options: float) -> np.ndarray:
-    """Run :func:`threshold_core` on a case's CT_CBF and CT_Tmax files.
+def threshold_case_files(
+    cbf_path: Path, tmax_path: Path, *, rule: str = DEFAULT_RULE, **options: Any
+) -> np.ndarray:
+    """Run :func:`threshold_core` on a CBF and a Tmax file as they are.
+
+    Non-finite voxels count as outside the brain here; :func:`threshold_case` refuses them.
 
     Args:
-        cbf_path: the case's CBF volume.
-        tmax_path: the case's Tmax volume (seconds).
-        **options: keyword arguments of :func:`threshold_core`.
+        cbf_path: the CBF volume.
+        tmax_path: the Tmax volume (seconds).
+        rule: a name in :data:`RULES` (sets ``rcbf_threshold`` and ``tmax_threshold_s``).
+        **options: keyword arguments of :func:`threshold_core` (they override the rule's).
+
+    Returns:
+        ``(X, Y, Z)`` uint8 core mask on the maps' grid.
+
+    Raises:
+        DataError: a file is missing or unreadable.
+        ConfigError: an unknown rule.
+        ValueError: the two grids differ.
+    """
+    settings = _rule_options(rule, options)
+    cbf = read_volume(Path(cbf_path)).array
+    tmax = read_volume(Path(tmax_path)).array
+    return threshold_core(cbf, tmax, **settings)
+
+
+def threshold_case(case: Case, *, rule: str = DEFAULT_RULE, **options: Any) -> np.ndarray:
+    """The threshold method on a discovered case: its CT_CBF and CT_Tmax volumes, checked.
+
+    The maps are checked as the networks' inputs are (:mod:`isles2018.data.stack`): each must
+    have the case's CT_MTT grid (the grid the mask is written on) and only finite values.
+
+    Args:
+        case: a discovered case with CT_CBF, CT_Tmax and CT_MTT.
+        rule: a name in :data:`RULES`.
+        **options: keyword arguments of :func:`threshold_core` (they override the rule's).
 
     Returns:
         ``(X, Y, Z)`` uint8 core mask on the case's grid (write it with
         :func:`isles2018.data.io.write_prediction`).
 
     Raises:
-        DataError: a file is missing or unreadable.
-        ValueError: the two grids differ.
+        DataError: a missing or unreadable file, a map on another grid, or a map with NaN/inf
+            values (one line naming the case and the file).
+        ConfigError: an unknown rule.
     """
-    cbf = read_volume(Path(cbf_path)).array
-    tmax = read_volume(Path(tmax_path)).array
-    return threshold_core(cbf, tmax, **options)
-
-
-def threshold_case(case: Case, **options: float) -> np.ndarray:
-    """:func:`threshold_case_files` on a discovered case (its CT_CBF and CT_Tmax volumes)."""
-    return threshold_case_files(case.path(Modality.CBF), case.path(Modality.TMAX), **options)
+    settings = _rule_options(rule, options)
+    shape = header_shape(case.path(Modality.MTT))[:3]
+    cbf = _checked(case, read_volume(case.path(Modality.CBF)), shape)
+    tmax = _checked(case, read_volume(case.path(Modality.TMAX)), shape)
+    return threshold_core(cbf, tmax, **settings)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from isles2018.errors import CheckpointError
-from isles2018.files import file_digest
+from isles2018.files import atomic_path, file_digest
 
 MANIFEST = "manifest.json"
 
@@ -68,5 +68,6 @@ def write_manifest(folder: Path, record: dict[str, Any]) -> Path:
     )
     manifest = {**record, "files": {str(p.relative_to(folder)): file_digest(p) for p in files}}
     path = folder / MANIFEST
-    path.write_text(json.dumps(manifest, indent=2) + "\n")
+    with atomic_path(path) as temporary:
+        temporary.write_text(json.dumps(manifest, indent=2) + "\n")
     return path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from isles2018.models.attention import SelfAttention
 from isles2018.models.blocks import DoubleConv, group_count, make_norm, maxout_background
 from isles2018.models.networks import Discriminator, Generator, Segmentor
 from isles2018.models.pipeline import (
@@ -22,6 +23,7 @@ __all__ = [
     "Generator",
     "Models",
     "Segmentor",
+    "SelfAttention",
     "UNet",
     "build_models",
     "group_count",

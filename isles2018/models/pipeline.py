@@ -100,6 +100,9 @@ def build_models(config: Config) -> Models:
 
     Stages with ``pipeline.adversarial`` get a Generator (C_in → 1), a Discriminator (1 → score)
     and a Segmentor reading the synthetic DWI; other stages get a Segmentor reading the inputs.
+    With ``model.attention = "self"`` both U-Nets (never the discriminator) get self-attention
+    blocks at ``model.attention_levels``; without it the networks, and their parameter names,
+    are those of every earlier checkpoint.
     """
     model = config.model
     unet = {
@@ -107,6 +110,7 @@ def build_models(config: Config) -> Models:
         "depth": model.depth,
         "norm": model.norm,
         "channels_per_group": model.channels_per_group,
+        "attention_levels": model.resolved_attention_levels,
     }
     channels = len(config.pipeline.inputs)
     if not config.pipeline.adversarial:

@@ -6,21 +6,36 @@ from pathlib import Path
 
 import click
 
+from isles2018.phantom.sampling import MAX_CASES, PROFILES
+
 
 @click.command("phantom")
 @click.argument("out", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--cases", default=20, show_default=True, help="Training cases (TRAINING/).")
 @click.option(
-    "--test-cases", default=0, show_default=True, help="Testing cases (TESTING/ + REFERENCE/)."
+    "--cases",
+    type=click.IntRange(1, MAX_CASES),
+    default=20,
+    show_default=True,
+    help="Training cases (TRAINING/).",
 )
-@click.option("--seed", default=0, show_default=True, help="Data-set seed.")
+@click.option(
+    "--test-cases",
+    type=click.IntRange(0, MAX_CASES),
+    default=0,
+    show_default=True,
+    help="Testing cases (TESTING/ + REFERENCE/).",
+)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed.")
 @click.option(
     "--profile",
+    type=click.Choice(list(PROFILES)),
     default="isles",
     show_default=True,
     help="isles (the ISLES 2018 mix), ci (small, 3 HU noise) or clean (no noise).",
 )
-@click.option("--workers", default=1, show_default=True, help="Worker processes.")
+@click.option(
+    "--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Processes."
+)
 @click.option("--gzip", is_flag=True, help="Write .nii.gz instead of .nii.")
 @click.option("--five-d", is_flag=True, help="Store CT_4DPWI as (X, Y, Z, 1, T).")
 def phantom(

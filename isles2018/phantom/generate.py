@@ -16,6 +16,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from isles2018 import __version__
+from isles2018.data.checks import PHANTOM_GENERATOR
+from isles2018.data.checks import PHANTOM_MANIFEST as MANIFEST
 from isles2018.errors import PhantomError
 from isles2018.files import file_digest
 from isles2018.phantom import PHANTOM_VERSION
@@ -25,7 +27,6 @@ from isles2018.phantom.synthesis import synthesize_case
 from isles2018.phantom.writer import (
     CASES_CSV,
     DTYPES,
-    MANIFEST,
     UNITS,
     case_paths,
     is_complete,
@@ -132,7 +133,7 @@ def _check_output(request: Request) -> None:
 
 def _manifest(request: Request, files: dict[str, str], complete: bool) -> dict:
     return {
-        "generator": "isles2018.phantom",
+        "generator": PHANTOM_GENERATOR,
         "package_version": __version__,
         "parameters": request.parameters(),
         "complete": complete,

@@ -34,7 +34,6 @@ from isles2018.phantom.synthesis import TIME_STEP_S, CaseData
 
 REFERENCE = "REFERENCE"
 TRUTH = "_truth"
-MANIFEST = "manifest.json"
 CASES_COLUMNS = ("partition", "case", "patient", "slices", "ctp_timepoints")
 PARTITION_MODALITIES = {"TRAINING": (*REQUIRED, Modality.DWI, Modality.OT), "TESTING": REQUIRED}
 REFERENCE_MODALITIES = (Modality.MTT, Modality.OT, Modality.DWI)

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from isles2018.data.io import geometry_differences, read_mask, stored_dtype
+from isles2018.data.grid import geometry_differences
+from isles2018.data.io import read_mask, stored_dtype
 from isles2018.data.layout import Case
 from isles2018.data.modalities import Modality
 from isles2018.errors import DataError
@@ -74,7 +75,9 @@ def validate_submission(
     if not folder.is_dir():
         return SubmissionReport(0, (f"{folder}: not a folder",), ())
     by_id = {case.smir_id(Modality.MTT): case for case in cases if case.has(Modality.MTT)}
-    problems: list[str] = [f"{c.case_id}: has no CT_MTT" for c in cases if not c.has(Modality.MTT)]
+    problems: list[str] = [
+        c.broken or f"{c.case_id}: has no CT_MTT" for c in cases if not c.has(Modality.MTT)
+    ]
     found: dict[str, list[Path]] = {}
     methods: set[str] = set()
     for path in sorted(folder.iterdir()):

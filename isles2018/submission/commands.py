@@ -19,15 +19,21 @@ def _validate(folder: Path, data: Path, method_name: str | None) -> bool:
     return report.ok
 
 
-@click.command("validate-submission")
-@click.argument("folder", type=click.Path(path_type=Path))
-@click.option(
+_data = click.option(
     "--data",
     required=True,
     type=click.Path(path_type=Path),
     help="The ISLES TESTING folder the predictions are for.",
 )
-@click.option("--method-name", default=None, help="Require this <method> in every file name.")
+_method_name = click.option(
+    "--method-name", default=None, help="Require this <method> in every file name."
+)
+
+
+@click.command("validate-submission")
+@click.argument("folder", type=click.Path(path_type=Path))
+@_data
+@_method_name
 def validate_submission(folder: Path, data: Path, method_name: str | None) -> None:
     """Check a submission: one file per test case, right CT_MTT ids and headers, values {0,1}."""
     if not _validate(folder, data, method_name):
@@ -36,14 +42,15 @@ def validate_submission(folder: Path, data: Path, method_name: str | None) -> No
 
 @click.command("package-submission")
 @click.argument("folder", type=click.Path(path_type=Path))
-@click.option("--data", required=True, type=click.Path(path_type=Path))
-@click.option("--method-name", default=None)
+@_data
+@_method_name
 @click.option(
     "-o",
     "--out",
     type=click.Path(path_type=Path),
     default=Path("submission.zip"),
     show_default=True,
+    help="The zip to write (atomically; nothing is written if the submission is invalid).",
 )
 def package_submission(folder: Path, data: Path, method_name: str | None, out: Path) -> None:
     """Validate a submission folder, then zip it with a SHA-256 manifest (nothing on failure)."""

@@ -6,26 +6,40 @@ import json
 from pathlib import Path
 from typing import Any
 
+from isles2018.files import append_line, atomic_path
+
 METRICS = "metrics.jsonl"
 CURVE = "loss_curve.png"
 
 
 def append_metrics(folder: Path, record: dict[str, Any]) -> None:
-    with open(folder / METRICS, "a") as stream:
-        stream.write(json.dumps(record) + "\n")
+    """Append one epoch's record to ``metrics.jsonl``."""
+    append_line(Path(folder) / METRICS, json.dumps(record))
 
 
 def read_metrics(folder: Path) -> list[dict[str, Any]]:
-    """The per-epoch records of a fold's ``metrics.jsonl`` (empty if none)."""
+    """The per-epoch records of a fold's ``metrics.jsonl`` (empty if none).
+
+    A last line cut short by a kill during the append is left out; it is rewritten when the
+    run resumes (:func:`truncate_metrics`).
+    """
     path = Path(folder) / METRICS
     if not path.is_file():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    records = []
+    for line in path.read_text().splitlines():
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue  # a partial line: the append was interrupted
+    return records
 
 
 def truncate_metrics(folder: Path, epochs_done: int) -> None:
+    """Keep the records of the epochs the checkpoint holds (a resume replays the rest)."""
     kept = [r for r in read_metrics(folder) if r["epoch"] <= epochs_done]
-    (folder / METRICS).write_text("".join(json.dumps(r) + "\n" for r in kept))
+    with atomic_path(Path(folder) / METRICS) as temporary:
+        temporary.write_text("".join(json.dumps(r) + "\n" for r in kept))
 
 
 def plot_loss_curve(folder: Path) -> Path:
@@ -47,5 +61,6 @@ def plot_loss_curve(folder: Path) -> Path:
     dice.plot([r["epoch"] for r in scored], [r["val_dice"] for r in scored], marker=".")
     dice.set(xlabel="epoch", ylabel="mean Dice", title="validation Dice", ylim=(0, 1))
     figure.tight_layout()
-    figure.savefig(Path(folder) / CURVE, dpi=80)
+    with atomic_path(Path(folder) / CURVE) as temporary:
+        figure.savefig(temporary, dpi=80, format="png")
     return Path(folder) / CURVE

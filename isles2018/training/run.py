@@ -22,10 +22,11 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from isles2018.config import STAGES, Config, load_config, save_config, to_dict, with_overrides
+from isles2018.config import Config, save_config, with_overrides
 from isles2018.data.dataset import SliceDataset, load_cases
 from isles2018.data.layout import training_cases
 from isles2018.data.normalise import compute_stats
+from isles2018.data.splits import SPLITS_FILE as SPLITS
 from isles2018.errors import TrainingError
 from isles2018.inference.checkpoint import (
     SIDECAR,
@@ -35,11 +36,18 @@ from isles2018.inference.checkpoint import (
 )
 from isles2018.models import build_models
 from isles2018.training.distributed import DistributedContext
+from isles2018.training.losses import fold_class_weights
 from isles2018.training.metrics_log import (
     METRICS,
     append_metrics,
     plot_loss_curve,
     truncate_metrics,
+)
+from isles2018.training.preflight import (
+    check_dwi,
+    check_same_config,
+    run_splits,
+    trained_epochs,
 )
 from isles2018.training.step import amp_dtype, make_optimisers, train_epoch, validate
 
@@ -52,30 +60,6 @@ class FoldResult:
     epoch: int
     val_dice: float | None
     folder: Path
-
-
-def runnable_without_dwi() -> list[str]:
-    """Named stages whose training needs no MR_DWI."""
-    return [s for s in STAGES if not load_config(s).pipeline.needs_dwi]
-
-
-def check_dwi(cases: Sequence[Any], config: Config) -> None:
-    """Stop at once when the config needs MR_DWI and some training case has none.
-
-    Raises:
-        TrainingError: naming the stage, the count, and the stages that can run without DWI.
-    """
-    from isles2018.data.modalities import Modality
-
-    if not config.pipeline.needs_dwi:
-        return
-    missing = [c.case_id for c in cases if not c.has(Modality.DWI)]
-    if missing:
-        raise TrainingError(
-            f"config {config.name!r} needs MR_DWI, but {len(missing)} of {len(cases)} training "
-            f"cases have none (the public ISLES 2018 release has no MR_DWI); stages that train "
-            f"without it: {', '.join(runnable_without_dwi())}"
-        )
 
 
 def _seed(*parts: int) -> int:
@@ -126,17 +110,13 @@ def train_fold(
         percentiles=config.normalise.percentiles,
     )
     dataset = SliceDataset(train_cases, stats, with_dwi=config.pipeline.adversarial).to(device)
+    class_weights = fold_class_weights(config.loss, [c.label for c in train_cases])
     torch.manual_seed(_seed(seed, fold))
     models = build_models(config).to(device, channels_last=config.runtime.channels_last)
     optimisers = make_optimisers(models, config.optim)
     generator = torch.Generator().manual_seed(_seed(seed, fold, context.rank))
     start = 0
-    if (folder / SIDECAR).is_file():
-        if not resume:
-            epoch = read_sidecar(folder).get("epoch")
-            raise TrainingError(
-                f"{folder} already holds a checkpoint (epoch {epoch}); pass --resume to continue"
-            )
+    if trained_epochs(folder, epochs=config.optim.epochs, resume=resume) is not None:
         meta, rng = load_training_state(folder, models, optimisers.named())
         if f"augment.{context.rank}" not in rng:
             raise TrainingError(f"{folder}: resume with as many processes as the run started with")
@@ -154,7 +134,7 @@ def train_fold(
         begin = time.perf_counter()
         losses = train_epoch(
             wrapped, optimisers, dataset, config, epoch=epoch, generator=generator, amp=amp,
-            context=context, progress=progress,
+            context=context, progress=progress, class_weights=class_weights,
             description=f"fold {fold} epoch {epoch + 1}/{epochs}",
         )  # fmt: skip
         losses = context.mean(losses)
@@ -180,7 +160,7 @@ def train_fold(
                 scores = {"val_dice": record["val_dice"], "losses": losses}
                 save_checkpoint(
                     folder, models, config, stats, fold=fold, epoch=done, scores=scores,
-                    optimisers=optimisers.named(), rng=rng,
+                    optimisers=optimisers.named(), rng=rng, ce_class_weights=class_weights,
                 )  # fmt: skip
                 plot_loss_curve(folder)
     context.barrier()
@@ -200,14 +180,6 @@ def apply_overrides(
     return with_overrides(config, optim=optim, runtime=runtime)
 
 
-def _comparable(config: Config) -> dict[str, Any]:
-    data = to_dict(config)
-    data.pop("name")
-    data["optim"].pop("epochs")  # a resumed run may be extended
-    data["runtime"].pop("device")
-    return data
-
-
 def train_run(
     data: Path,
     out: Path,
@@ -218,43 +190,48 @@ def train_run(
     device: torch.device,
     context: DistributedContext | None = None,
     progress: bool = True,
+    splits_file: Path | None = None,
 ) -> list[FoldResult]:
     """Train the requested folds (all by default) on patient-grouped splits.
 
-    Writes ``out/config.json`` and ``out/splits.json`` (reused if present) and one
-    ``out/fold_<k>/`` per fold. Each case is read once and shared by the folds.
+    Writes ``out/config.json`` and ``out/splits.json`` (reused if present; else taken from
+    ``splits_file`` or made) and one ``out/fold_<k>/`` per fold, only after every check passed
+    and the data was read. Each case is read once and shared by the folds.
 
     Raises:
-        TrainingError: no training cases, MR_DWI missing for this stage, a different config
-            already in ``out``, an unknown fold, or an existing checkpoint without ``resume``.
+        TrainingError: MR_DWI missing for this stage, a different config already in ``out``,
+            an unknown fold, an existing checkpoint without ``resume``, ``--epochs`` below the
+            epochs already trained, or a ``splits_file`` that does not fit.
         DataError: unreadable data (from the data layer).
     """
-    from isles2018.data.splits import load_or_make_splits
-
     context = context or DistributedContext()
     out = Path(out)
     cases = training_cases(Path(data))
     check_dwi(cases, config)
     stored = out / "config.json"
-    if stored.is_file() and _comparable(load_config(stored)) != _comparable(config):
-        raise TrainingError(f"{out} holds a run with another config ({stored}); use another --out")
-    splits_path, k = out / "splits.json", config.runtime.folds
-    if context.is_main:
-        out.mkdir(parents=True, exist_ok=True)
-        save_config(config, stored)
-        load_or_make_splits(cases, splits_path, k=k, seed=config.runtime.seed)
-    context.barrier()
-    splits = load_or_make_splits(cases, splits_path, k=k, seed=config.runtime.seed)
+    check_same_config(stored, config)
+    splits = run_splits(cases, out, config, splits_file)
+    k = splits.k
     wanted = list(range(k)) if not folds else list(dict.fromkeys(folds))
     unknown = [f for f in wanted if not 0 <= f < k]
     if unknown:
         raise TrainingError(f"fold {unknown[0]} does not exist; folds are 0..{k - 1}")
     chosen = [splits.folds[f] for f in wanted]
+    for fold in chosen:
+        trained_epochs(out / f"fold_{fold.fold}", epochs=config.optim.epochs, resume=resume)
     needed = {c for fold in chosen for c in (*fold.train, *fold.val)}
     loaded = load_cases(
         [c for c in cases if c.case_id in needed], with_dwi=config.pipeline.needs_dwi
     )
     arrays = {a.case_id: a for a in loaded}
+    # Everything is checked and read before the run folder is written: a failed start leaves
+    # nothing behind that would refuse the corrected rerun.
+    if context.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+        save_config(config, stored)
+        if not (out / SPLITS).is_file():
+            splits.save(out / SPLITS)
+    context.barrier()
     return [
         train_fold(
             config,

@@ -9,7 +9,7 @@ logs) is in :mod:`isles2018.training.run`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -129,7 +129,7 @@ def train_step(
             g_loss = generator_loss(synthetic, batch.dwi)
             adv_loss = adversarial_loss(frozen(synthetic))
             seg_loss = segmentation_loss(
-                logits, batch.label, config.ce_class_weights, config.epsilon
+                logits, batch.label, config.ce_class_weights, config.epsilon, config.gds_reduction
             )
             loss = total_loss(g_loss, adv_loss, seg_loss, config)
         optimisers.generator_segmentor.zero_grad(set_to_none=True)
@@ -156,7 +156,9 @@ def segmentor_step(
     """
     with _autocast(batch, amp):
         logits = models.segmentor(batch.inputs)
-        seg_loss = segmentation_loss(logits, batch.label, config.ce_class_weights, config.epsilon)
+        seg_loss = segmentation_loss(
+            logits, batch.label, config.ce_class_weights, config.epsilon, config.gds_reduction
+        )
         loss = config.weight_segmentation * seg_loss
     optimisers.generator_segmentor.zero_grad(set_to_none=True)
     loss.backward()
@@ -176,6 +178,7 @@ def train_epoch(
     context: DistributedContext | None = None,
     progress: bool = True,
     description: str | None = None,
+    class_weights: tuple[float, float] | None = None,
 ) -> dict[str, float]:
     """Train one epoch over this rank's shuffled, augmented batches.
 
@@ -185,10 +188,15 @@ def train_epoch(
         context: distributed context (rank, world size); a single process if None.
         progress: show a tqdm bar with the running losses.
         description: the bar's label (default ``epoch <n>/<epochs>``).
+        class_weights: the fold's CE weights (``losses.fold_class_weights``), in place of
+            ``config.loss.ce_class_weights``; needed when that is ``"inverse-frequency"``.
 
     Returns:
         Mean of each loss over the epoch's steps (this rank), and ``lr``.
     """
+    loss_config = config.loss
+    if class_weights is not None:
+        loss_config = replace(loss_config, ce_class_weights=tuple(class_weights))
     context = context or DistributedContext()
     lr = learning_rate(epoch, config.optim)
     for optimiser in optimisers.named().values():
@@ -215,7 +223,7 @@ def train_epoch(
         augmented = Batch(
             *augment_batch(batch.inputs, batch.dwi, batch.label, config.augment, generator)
         )
-        losses = train_step(models, optimisers, augmented, config.loss, amp=amp)
+        losses = train_step(models, optimisers, augmented, loss_config, amp=amp)
         for name, value in losses.items():
             sums[name] = sums.get(name, 0) + value
         if step % 10 == 0 or step == steps:  # a host sync every 10 steps, not every step

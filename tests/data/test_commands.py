@@ -34,7 +34,7 @@ def test_inspect_clean_folder(isles_training: Path) -> None:
 def test_inspect_lists_every_problem(tmp_path: Path, make_case) -> None:
     root = tmp_path / "TRAINING"
     make_case(root, 1, modalities=tuple(m for m in Modality if m is not Modality.CBV))
-    for number in range(2, 8):
+    for number in range(2, 10):
         make_case(root, number)
     cases = {c.case_id: c for c in discover_cases(root)}
     # two files for one modality
@@ -55,19 +55,28 @@ def test_inspect_lists_every_problem(tmp_path: Path, make_case) -> None:
     # 3D file where 4D is expected
     pwi = cases["case_6"].path(Modality.PWI)
     write_volume(pwi, np.zeros((16, 12, 2), np.int16), read_volume(pwi, ndim=4).affine)
+    # same shape, but the origin shifted 7 mm / the spacing 1 % off
+    cbv8, cbv9 = cases["case_8"].path(Modality.CBV), cases["case_9"].path(Modality.CBV)
+    shifted, stretched = read_volume(cbv8).affine.copy(), read_volume(cbv9).affine.copy()
+    shifted[0, 3] += 7.0
+    stretched[:3, 2] *= 1.01
+    write_volume(cbv8, read_volume(cbv8).array, shifted)
+    write_volume(cbv9, read_volume(cbv9).array, stretched)
     result = _invoke("inspect", str(root))
     assert result.exit_code == 1
     problems = [line for line in result.stdout.splitlines() if line.startswith("problem:")]
     text = "\n".join(problems)
     assert "case_1: missing CT_CBV" in text
     assert "case_2: 2 files for CT_MTT" in text
-    assert "case_3:" in text and "grid (16, 12, 3) differs" in text
+    assert "case_3/" in text and "shape (16, 12, 3) != (16, 12, 2)" in text
+    assert "case_8/" in text and "CT_CBV" in text and "origin shifted by 7 mm" in text
+    assert "case_9/" in text and "spacing (0.9, 0.8, 5.05) mm != (0.9, 0.8, 5.0) mm" in text
     assert "case_4:" in text and "truncated" in text and "CT_Tmax" in text
     assert "case_5:" in text and "1 NaN/inf" in text
     assert "case_6:" in text and "expected a 4D series" in text
     assert "case_7" not in text
     assert "Traceback" not in result.output
-    assert result.stdout.splitlines()[-1].endswith("6 case(s) with problems")
+    assert result.stdout.splitlines()[-1].endswith("8 case(s) with problems")
 
 
 def test_no_cases_is_one_line(tmp_path: Path) -> None:
@@ -123,3 +132,18 @@ def test_unpack_truncated_zip_leaves_nothing(isles_training: Path, tmp_path: Pat
     )
     assert result.exit_code == 1 and "corrupt or truncated zip" in result.output
     assert list(dest.iterdir()) == []
+
+
+def test_inspect_flags_an_unfinished_phantom_run(tmp_path: Path, make_case) -> None:
+    root = tmp_path / "phantom"
+    for number in (1, 2):
+        make_case(root / "TRAINING", number)
+    manifest = {"generator": "isles2018.phantom", "complete": False, "parameters": {}}
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    for target in (root, root / "TRAINING"):
+        result = _invoke("inspect", str(target))
+        assert result.exit_code == 1, result.output
+        assert "has not finished (complete: false)" in result.output
+        assert result.stdout.splitlines()[-1].endswith("and an unfinished data set")
+    (root / "manifest.json").write_text(json.dumps(manifest | {"complete": True}))
+    assert _invoke("inspect", str(root)).exit_code == 0

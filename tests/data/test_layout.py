@@ -67,7 +67,7 @@ def test_no_cases(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataError, match="no case_<n> folders"):
         discover_cases(tmp_path / "empty")
-    with pytest.raises(DataError, match="not a folder"):
+    with pytest.raises(DataError, match="no such folder"):
         discover_cases(tmp_path / "missing")
 
 
@@ -81,3 +81,50 @@ def test_partitions_preferred_over_other_case_trees(tmp_path: Path, make_case) -
     make_case(tmp_path / "REFERENCE", 1, modalities=(Modality.OT, Modality.MTT))
     cases = discover_cases(tmp_path)
     assert [(c.split, c.folder.parent.name) for c in cases] == [("training", "TRAINING")]
+
+
+def test_a_dangling_or_looping_case_link_is_reported_not_dropped(testing: Path) -> None:
+    (testing / "case_4").symlink_to(testing.parent / "gone")
+    loop = testing / "case_5"
+    loop.symlink_to(loop)
+    cases = {c.case_id: c for c in discover_cases(testing)}
+    assert sorted(cases) == ["case_1", "case_2", "case_3", "case_4", "case_5"]
+    assert cases["case_4"].problems == (
+        f"{testing / 'case_4'}: broken symbolic link to {testing.parent / 'gone'} "
+        "(target not found)",
+    )
+    assert cases["case_5"].problems == (f"{loop}: symbolic link loop",)
+    assert not cases["case_4"].has(Modality.MTT) and cases["case_1"].problems == ()
+
+
+def test_commands_fail_on_a_dangling_case_link(testing: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from isles2018.cli import main
+
+    runner = CliRunner()
+    out = tmp_path / "out"
+    assert (
+        runner.invoke(
+            main, ["predict", str(testing), "--method", "threshold", "--out", str(out)]
+        ).exit_code
+        == 0
+    )
+    (testing / "case_3").rename(tmp_path / "moved")
+    (testing / "case_3").symlink_to(tmp_path / "nowhere")
+    for args in (
+        ["inspect", str(testing)],
+        ["predict", str(testing), "--method", "threshold", "--out", str(tmp_path / "o2")],
+        ["validate-submission", str(out), "--data", str(testing)],
+    ):
+        result = runner.invoke(main, args)
+        assert result.exit_code == 1, (args, result.output)
+        assert "case_3: broken symbolic link" in result.output, (args, result.output)
+
+
+def test_a_missing_data_path_says_so(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"nowhere: no such folder$"):
+        discover_cases(tmp_path / "nowhere")
+    (tmp_path / "file.nii").write_text("x")
+    with pytest.raises(DataError, match=r"file\.nii: is a file, not a folder of ISLES cases$"):
+        discover_cases(tmp_path / "file.nii")

@@ -127,3 +127,65 @@ def test_patient_slabs_with_different_voxel_sizes_pool_in_ml():
     assert patient["dice"] == pytest.approx(2 * 0.04 / (2 * 0.04 + 0.01))
     assert patient["recall"] == pytest.approx(0.04 / 0.05)
     assert patient["volume_difference_ml"] == pytest.approx(-0.01)
+
+
+def _failed_without_reference(case_id, patient=None):
+    """A failed case whose reference could not be read (no OT): no volumes at all."""
+    return {
+        "case_id": case_id,
+        "patient_id": patient or case_id,
+        "fold": 0,
+        "status": "error",
+        "dice": 0.0,
+        "precision": 0.0,
+        "recall": 0.0,
+        "lesion_f1": 0.0,
+        "hd95_mm": INF,
+    }
+
+
+def test_a_run_where_every_case_failed_never_scores_perfect():
+    rows = [_failed_without_reference(f"case_{i}") for i in range(1, 5)]
+    result = aggregate(rows, "report")
+    for group in (result["overall"], result["folds"]["0"]):
+        assert group["n_failed"] == 4 and group["n_unpooled"] == 4
+        assert group["metrics"]["dice"]["mean"] == 0.0
+        assert group["micro_dice"] == 0.0
+    patients = result["patients"]
+    assert [p["dice"] for p in patients["rows"]] == [0.0] * 4
+    assert patients["metrics"]["dice"]["mean"] == 0.0
+    assert patients["metrics"]["lesion_f1"]["mean"] == 0.0
+    assert patients["metrics"]["avd_ml"]["n"] == 0  # volumes unknown, not 0
+
+
+def test_a_failed_case_with_an_empty_reference_is_not_a_perfect_pool():
+    # Readable, empty reference; the prediction is missing: no volume either way.
+    missing = row("case_1", 0.0, INF, status="missing", empty=(True, False))
+    assert micro_dice([missing]) == 0.0
+    (patient,) = patient_rows([missing])
+    assert (patient["dice"], patient["precision"], patient["recall"]) == (0.0, 0.0, 0.0)
+    assert patient["lesion_f1"] == 0.0
+    both_empty = row("case_2", 1.0, 0.0, empty=(True, True))
+    assert micro_dice([both_empty]) == 1.0  # scored and empty: still 1
+
+
+def test_patient_and_case_means_agree_when_each_case_is_its_own_patient():
+    rows = [*ROWS, _failed_without_reference("case_5")]
+    result = aggregate(rows, "report")
+    case_mean = result["overall"]["metrics"]["dice"]["mean"]
+    assert case_mean == pytest.approx((0.8 + 0.6 + 0.0 + 1.0 + 0.0) / 5)
+    # Pooled over one slab, each patient's Dice is its case's Dice, failures included.
+    assert result["patients"]["metrics"]["dice"]["mean"] == pytest.approx(
+        (16 / 20 + 12 / 20 + 0.0 + 1.0 + 0.0) / 5
+    )
+    # Micro Dice pools what was measured and says what it left out.
+    assert result["overall"]["micro_dice"] == pytest.approx(2 * 14 / (2 * 14 + 6 + 16))
+    assert result["overall"]["n_unpooled"] == 1
+
+
+def test_a_patient_with_an_unmeasured_failed_slab_scores_zero():
+    good = row("case_1", 1.0, 0.0, patient="p", tp=10)
+    (patient,) = patient_rows([good, _failed_without_reference("case_2", patient="p")])
+    assert patient["dice"] == 0.0 and patient["lesion_f1"] == 0.0
+    assert patient["volume_reference_ml"] is None and patient["avd_ml"] is None
+    assert patient["n_failed"] == 1

@@ -71,3 +71,38 @@ def test_unusable_comparisons_are_errors(tmp_path):
         compare_runs(a, a, "status")
     with pytest.raises(EvaluationError, match="per-case table not found"):
         compare_runs(tmp_path / "none", a)
+
+
+def _scored(tmp_path, name, lesions, nifti, shift=0):
+    """A real run: plain reference and (shifted) predictions of ``lesions``, scored."""
+    from evaluation.score import score_directory, write_run
+
+    for case_id, lesion in lesions.items():
+        nifti(tmp_path / name / "reference" / f"{case_id}.nii.gz", lesion)
+        nifti(tmp_path / name / "predictions" / f"{case_id}.nii", np.roll(lesion, shift, 0))
+    folder = tmp_path / name
+    run = score_directory(folder / "predictions", folder / "reference", progress=False)
+    return write_run(run, folder / "run")
+
+
+def test_runs_of_different_references_are_refused(tmp_path, nifti, lesions):
+    a = _scored(tmp_path, "a", lesions, nifti)
+    other = {case_id: np.roll(lesion, 1, 1) for case_id, lesion in lesions.items()}
+    other["case_2"] = lesions["case_2"]  # one case in common, the others differ
+    b = _scored(tmp_path, "b", other, nifti)
+    with pytest.raises(EvaluationError) as raised:
+        compare_runs(a, b)
+    assert str(raised.value) == (
+        f"{a / 'per_case.csv'} and {b / 'per_case.csv'} were scored against different "
+        "references (3 case(s) with another reference mask: case_1, case_3, case_10); "
+        "compare runs of the same reference"
+    )
+
+
+def test_runs_of_copies_of_one_reference_are_paired(tmp_path, nifti, lesions):
+    a = _scored(tmp_path, "a", lesions, nifti)
+    b = _scored(tmp_path, "b", lesions, nifti, shift=1)  # another folder, same masks
+    result = compare_runs(a, b)
+    assert result["n_pairs"] == 4 and result["mean_difference"] < 0
+    # Runs written before the digest was recorded (case_1 to case_4 here) are still compared.
+    assert compare_runs(_run(tmp_path / "old", A_VALUES[:4]), b)["n_pairs"] == 3

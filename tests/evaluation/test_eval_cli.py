@@ -126,3 +126,26 @@ def test_the_group_can_be_attached_to_another_cli():
     result = CliRunner().invoke(parent, ["eval", "score", "--help"])
     assert result.exit_code == 0
     assert "--inf-policy" in result.output and "--background" in result.output
+
+
+@pytest.mark.parametrize("args", [["-h"], ["score", "-h"], ["compare", "-h"], ["--help"]])
+def test_dash_h_is_help(args):
+    result = CliRunner().invoke(main, args, prog_name="isles-eval")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Usage: isles-eval")
+
+
+def test_version_comes_from_the_installed_distribution(monkeypatch):
+    import importlib.metadata
+
+    result = CliRunner().invoke(main, ["--version"], prog_name="isles-eval")
+    assert result.exit_code == 0, result.output
+    assert result.output == f"isles-eval, version {importlib.metadata.version('isles2018')}\n"
+
+    def absent(name):
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", absent)
+    result = CliRunner().invoke(main, ["--version"], prog_name="isles-eval")
+    assert result.exit_code == 0, result.output
+    assert result.output == "isles-eval, version unknown (not installed)\n"

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from evaluation.errors import EvaluationError
-from evaluation.groups import read_patients_csv, read_splits, resolve_groups
+from evaluation.groups import check_splits, read_patients_csv, read_splits, resolve_groups
 
 SPLITS = {
     "version": 1,
@@ -82,3 +82,21 @@ def test_no_source_makes_each_case_its_own_patient(tmp_path):
     groups = resolve_groups(tmp_path / "refs")
     assert groups.patients == {} and groups.folds == {}
     assert groups.patient_of("case_4") == "case_4"
+
+
+def test_splits_must_name_every_scored_case_and_may_name_more(tmp_path):
+    path = tmp_path / "splits.json"
+    path.write_text(json.dumps(SPLITS))
+    scored = ["case_1", "case_2", "case_3"]
+    groups = resolve_groups(tmp_path / "TRAINING", path, cases=scored)
+    assert groups.splits_not_scored == ("case_10",)  # a superset: part of the data set
+    with pytest.raises(EvaluationError) as raised:
+        resolve_groups(tmp_path / "TRAINING", path, cases=[*scored, "case_11", "case_12"])
+    assert str(raised.value) == (
+        f"{path}: 2 of 5 scored case(s) are not in this splits file (case_11, case_12); "
+        "it lists case_10 instead: is it the splits file of this reference?"
+    )
+    many = [f"x_{i}" for i in range(8)]
+    with pytest.raises(EvaluationError, match=r"\(x_0, x_1, x_2, x_3, x_4, … \(3 more\)\)"):
+        check_splits(path, set(), many)
+    assert resolve_groups(tmp_path / "TRAINING", path).splits_not_scored == ()  # not checked

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pytest
 
 from evaluation.errors import EvaluationError
-from evaluation.pairing import SMIR_VOLUME, find_backgrounds, find_reference_cases, pair_cases
+from evaluation.pairing import (
+    SMIR_VOLUME,
+    find_backgrounds,
+    find_reference_cases,
+    pair_cases,
+    resolve_reference,
+)
 
 
 def test_isles_layout_cases_in_natural_order_with_ot_and_mtt(training):
@@ -102,3 +110,71 @@ def test_backgrounds_from_isles_layout_and_plain_files(tmp_path, training, nifti
     assert all("_MTT." in p.name for p in found.values())
     nifti(tmp_path / "dwi" / "case_7.nii.gz", np.zeros((4, 4, 2)))
     assert list(find_backgrounds(tmp_path / "dwi")) == ["case_7"]
+
+
+def _phantom_root(root, isles_case, lesions):
+    """The phantom's layout: TRAINING/ (with OT), TESTING/ (without) and REFERENCE/ (the
+    testing cases' OT beside a copy of their MTT, same SMIR id). Returns the MTT ids."""
+    training = {n: isles_case(root / "TRAINING", n, lesions[f"case_{n}"]) for n in (1, 2, 3)}
+    testing = {n: isles_case(root / "TESTING", n, None) for n in (1, 2)}
+    for number, smir_id in testing.items():
+        mtt = f"SMIR.Brain.XX.O.CT_MTT.{smir_id}"
+        source = root / "TESTING" / f"case_{number}" / mtt
+        target = root / "REFERENCE" / f"case_{number}" / mtt
+        target.mkdir(parents=True)
+        (target / f"{mtt}.nii").write_bytes((source / f"{mtt}.nii").read_bytes())
+        ot = f"SMIR.Brain.XX.O.OT.{int(smir_id) + 90}"
+        lesion = next((root / "TRAINING" / "case_1").glob("SMIR.Brain.XX.O.OT.*/*.nii"))
+        (target.parent / ot).mkdir()
+        (target.parent / ot / f"{ot}.nii").write_bytes(lesion.read_bytes())
+    return training, testing
+
+
+def test_a_data_set_root_resolves_to_its_ground_truth_partition(tmp_path, training):
+    root, _ = training
+    (tmp_path / "runs" / "case_1").mkdir(parents=True)  # not a partition: beside TRAINING/
+    assert resolve_reference(tmp_path) == root
+    assert resolve_reference(root) == root  # a partition stays itself
+    cases, layout = find_reference_cases(tmp_path)
+    assert layout == "isles" and [c.case_id for c in cases][:2] == ["case_1", "case_2"]
+    zipped = tmp_path / "unzipped" / "ISLES2018_Training"
+    shutil.copytree(root, zipped / "TRAINING")
+    assert resolve_reference(tmp_path / "unzipped") == zipped / "TRAINING"
+
+
+def test_a_phantom_root_pairs_with_the_partition_the_predictions_name(
+    tmp_path, isles_case, nifti, lesions
+):
+    root = tmp_path / "phantom"
+    training, testing = _phantom_root(root, isles_case, lesions)
+    test_predictions = tmp_path / "test-predictions"
+    for smir_id in testing.values():
+        nifti(test_predictions / f"SMIR.m.{smir_id}.nii", lesions["case_1"])
+    pairing = pair_cases(test_predictions, root)
+    assert pairing.reference_dir == root / "REFERENCE"
+    assert all(".OT." in p.reference_path.name and p.prediction_path for p in pairing.pairs)
+    crossval = tmp_path / "crossval"
+    for smir_id in training.values():
+        nifti(crossval / f"SMIR.m.{smir_id}.nii", lesions["case_1"])
+    assert pair_cases(crossval, root).reference_dir == root / "TRAINING"
+    plain = tmp_path / "plain"
+    nifti(plain / "case_1.nii", lesions["case_1"])  # case_1 is in both: ambiguous
+    with pytest.raises(EvaluationError) as raised:
+        pair_cases(plain, root)
+    assert str(raised.value) == (
+        f"{root}: ground truth in several partitions (REFERENCE, TRAINING) and the "
+        "predictions do not tell which; pass one of them as --reference"
+    )
+
+
+def test_a_root_without_ground_truth_is_one_clear_line(tmp_path, isles_case):
+    isles_case(tmp_path / "data" / "TESTING", 1, None)
+    with pytest.raises(EvaluationError) as raised:
+        resolve_reference(tmp_path / "data")
+    assert str(raised.value) == (
+        f"{tmp_path / 'data'}: no OT ground truth in TESTING (testing cases have none; "
+        "point --reference at the folder holding their OT volumes)"
+    )
+    (tmp_path / "nothing" / "TRAINING").mkdir(parents=True)
+    with pytest.raises(EvaluationError, match=r"nothing: no case_<n> folders \(in it, or in"):
+        find_reference_cases(tmp_path / "nothing")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 
 import numpy as np
 import pytest
@@ -185,3 +186,108 @@ def test_backgrounds_default_to_the_mtt_and_can_be_replaced(tmp_path, challenge,
     by_case = {r["case_id"]: r["background_path"] for r in rows}
     assert by_case["case_2"] == tmp_path / "dwi" / "case_2.nii.gz"
     assert ".CT_MTT." in by_case["case_1"].name  # no replacement given: still the MTT
+
+
+def _perfect_predictions(folder, ids, lesions, nifti):
+    for case_id, lesion in lesions.items():
+        nifti(folder / f"SMIR.m.{ids[case_id]}.nii", lesion)
+    return folder
+
+
+def test_a_deleted_ground_truth_counts_as_dice_zero_in_every_mean(
+    tmp_path, training, nifti, lesions
+):
+    root, ids = training
+    predictions = _perfect_predictions(tmp_path / "predictions", ids, lesions, nifti)
+    shutil.rmtree(next((root / "case_2").glob("SMIR.Brain.XX.O.OT.*")))
+    run = score_directory(predictions, root, workers=1, progress=False)
+    assert [f["case_id"] for f in run.summary["failed"]] == ["case_2"]
+    overall, patients = run.summary["overall"], run.summary["patients"]
+    assert overall["metrics"]["dice"]["mean"] == pytest.approx(0.75)
+    assert patients["metrics"]["dice"]["mean"] == pytest.approx(0.75)  # was 1.0
+    assert overall["micro_dice"] == 1.0 and overall["n_unpooled"] == 1
+    assert "| 1.000 (1 not pooled) |" in summary_markdown(run.summary)
+
+
+def test_a_reference_without_any_ground_truth_is_never_a_perfect_score(tmp_path, isles_case):
+    root = tmp_path / "TESTING"
+    for number in (1, 2, 3, 4):
+        isles_case(root, number, None)
+    (tmp_path / "predictions").mkdir()
+    run = score_directory(tmp_path / "predictions", root, workers=1, progress=False)
+    assert len(run.failed) == 4
+    assert run.summary["overall"]["micro_dice"] == 0.0  # was 1.0
+    assert run.summary["patients"]["metrics"]["dice"]["mean"] == 0.0  # was 1.0
+
+
+def test_a_data_set_root_is_scored_through_its_ground_truth_partition(
+    tmp_path, training, nifti, lesions
+):
+    root, ids = training
+    predictions = _perfect_predictions(tmp_path / "predictions", ids, lesions, nifti)
+    (tmp_path / "cases.csv").write_text(
+        "partition,case,patient\nTRAINING,case_1,p1\nTRAINING,case_2,p1\n"
+        "TRAINING,case_3,p2\nTRAINING,case_10,p3\nTESTING,case_1,t1\n"
+    )
+    run = score_directory(predictions, tmp_path, workers=1, progress=False)
+    assert [r["dice"] for r in run.rows] == [1.0] * 4
+    assert run.summary["reference_partition"] == str(root.resolve())
+    assert run.summary["reference_dir"] == str(tmp_path)
+    assert {r["case_id"]: r["patient_id"] for r in run.rows}["case_2"] == "p1"
+
+
+def _splits(path, val_lists, patients=None):
+    folds = [{"fold": i, "train": [], "val": val} for i, val in enumerate(val_lists)]
+    data = {"version": 1, "k": len(folds), "seed": 0, "folds": folds}
+    if patients is not None:
+        data["patients"] = patients
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_a_splits_file_of_another_data_set_is_refused(tmp_path, challenge):
+    root, predictions = challenge
+    other = _splits(tmp_path / "other.json", [["train_01", "train_02"], ["train_03", "case_1"]])
+    with pytest.raises(EvaluationError) as raised:
+        score_directory(predictions, root, splits=other, workers=1, progress=False)
+    message = str(raised.value)
+    assert message.startswith(f"{other}: 3 of 4 scored case(s) are not in this splits file")
+    assert "(case_2, case_3, case_10)" in message and "train_01, train_02, train_03" in message
+    assert "\n" not in message
+
+
+def test_a_splits_file_naming_more_cases_than_scored_is_accepted(tmp_path, challenge):
+    root, predictions = challenge
+    splits = _splits(
+        tmp_path / "splits.json", [["case_1", "case_2", "case_4"], ["case_3", "case_10"]]
+    )
+    run = score_directory(predictions, root, splits=splits, workers=1, progress=False)
+    assert {r["case_id"]: r["fold"] for r in run.rows}["case_10"] == 1
+    assert run.summary["splits_not_scored"] == ["case_4"]
+    # A case named only in a train list (a holdout split) is still known to the file.
+    holdout = _splits(tmp_path / "holdout.json", [["case_1"]])
+    data = json.loads(holdout.read_text())
+    data["folds"][0]["train"] = ["case_2", "case_3", "case_10"]
+    holdout.write_text(json.dumps(data))
+    rows = score_directory(predictions, root, splits=holdout, workers=1, progress=False).rows
+    assert [r["fold"] for r in rows] == [0, None, None, None]
+
+
+def test_rows_record_a_digest_of_their_reference_mask(challenge):
+    root, predictions = challenge
+    rows = {r["case_id"]: r for r in score_directory(predictions, root, progress=False).rows}
+    assert len({r["reference_sha256"] for r in rows.values()}) == 4
+    assert all(len(r["reference_sha256"]) == 64 for r in rows.values())
+
+
+def test_numpy_scalars_are_written_as_plain_numbers(tmp_path):
+    from evaluation.run_files import read_json, write_json, write_per_case
+
+    row = {"case_id": "case_1", "status": "ok", "dice": np.float64(0.5), "lesion_tp": np.int64(2)}
+    row |= {"hd95_mm": np.float32(np.inf), "reference_empty": np.bool_(True)}
+    write_per_case([row], tmp_path / "per_case.csv")
+    (back,) = read_per_case(tmp_path / "per_case.csv")
+    assert (back["dice"], back["lesion_tp"], back["reference_empty"]) == (0.5, 2, True)
+    assert math.isinf(back["hd95_mm"])
+    write_json({"n": np.int64(3), "mean": np.float64(0.25)}, tmp_path / "summary.json")
+    assert read_json(tmp_path / "summary.json") == {"n": 3, "mean": 0.25}

@@ -51,3 +51,22 @@ def test_markdown_has_a_row_per_fold_overall_and_patients_then_failures():
     assert "| patients | 1 |" in text
     assert "- case_2 (missing): no prediction" in text
     assert "- extra.nii" in text
+
+
+def test_markdown_says_which_partition_was_scored_and_which_split_cases_were_not(tmp_path):
+    summary = {
+        "preset": {"name": "default"},
+        "patient_source": "test",
+        "failed": [],
+        "unmatched_predictions": [],
+        "reference_dir": str(tmp_path),
+        "reference_partition": str(tmp_path / "REFERENCE"),
+        "splits": "splits.json",
+        "splits_not_scored": [f"case_{i}" for i in range(5, 12)],
+        **aggregate([], "report"),
+    }
+    text = summary_markdown(summary)
+    assert f"Reference cases: {tmp_path / 'REFERENCE'} (in {tmp_path})." in text
+    assert "Splits: 7 case(s) of splits.json not scored (case_5, case_6, case_7, case_8, " in text
+    summary["reference_partition"] = str(tmp_path.resolve())
+    assert "Reference cases" not in summary_markdown(summary)

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
 import nibabel as nib
 import numpy as np
+import pytest
 import torch
 from click.testing import CliRunner
 
@@ -13,6 +15,7 @@ from isles2018.data.io import read_volume
 from isles2018.data.layout import discover_cases
 from isles2018.data.modalities import Modality
 from isles2018.data.stack import load_case_arrays
+from isles2018.errors import CheckpointError
 from isles2018.inference.ensemble import find_checkpoints, load_members, predict_arrays
 
 
@@ -150,3 +153,33 @@ def test_tampered_checkpoint_is_refused(run: Path, testing: Path, tmp_path: Path
     )
     assert result.exit_code == 1 and "sha256 mismatch" in result.output
     assert not (tmp_path / "o").exists()
+
+
+def test_checkpoint_files_name_their_folder(run: Path, tmp_path: Path) -> None:
+    fold = run / "fold_0"
+    assert find_checkpoints([fold / "checkpoint.safetensors"]) == [fold]
+    other = tmp_path / "notes.txt"
+    other.write_text("x")
+    with pytest.raises(CheckpointError, match=r"notes\.txt: a file, but not checkpoint\.json"):
+        find_checkpoints([other])
+    with pytest.raises(CheckpointError, match="no such checkpoint file or folder"):
+        find_checkpoints([tmp_path / "absent"])
+
+
+def test_a_run_missing_a_fold_is_refused_not_a_smaller_ensemble(run: Path) -> None:
+    from isles2018.data.splits import make_splits
+
+    patients = {f"case_{n}": f"p{n}" for n in range(1, 5)}
+    make_splits(patients, dict.fromkeys(patients, 2), k=3).save(run / "splits.json")
+    with pytest.raises(CheckpointError, match=r"run: no checkpoint for fold\(s\) 2 of its splits"):
+        find_checkpoints([run])
+    assert find_checkpoints([run / "fold_0", run / "fold_1"]) == [run / "fold_0", run / "fold_1"]
+
+
+def test_a_wrong_type_in_a_sidecar_names_the_file(run: Path) -> None:
+    sidecar = run / "fold_1" / "checkpoint.json"
+    meta = json.loads(sidecar.read_text())
+    meta["config"]["optim"]["epochs"] = "many"
+    sidecar.write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match=r"fold_1/checkpoint\.json: optim\.epochs"):
+        load_members([run / "fold_1"], torch.device("cpu"))

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 import torch
 
-from isles2018.data.io import read_mask
+from isles2018.data.io import read_mask, read_volume, write_volume
 from isles2018.data.layout import discover_cases
 from isles2018.data.modalities import Modality
 from isles2018.data.stack import load_case_arrays
-from isles2018.errors import CheckpointError, ConfigError, DataError
+from isles2018.errors import CheckpointError, ConfigError, DataError, OutputError
 from isles2018.inference import FolderReport, Predictor
 from isles2018.inference.ensemble import load_members, predict_arrays
 
@@ -116,3 +116,53 @@ def test_method_name_is_checked_before_any_case(run: Path) -> None:
         Predictor.threshold(method_name="bad.name")
     with pytest.raises(ConfigError, match="method name 'a b'"):
         Predictor.from_checkpoints([run], device="cpu", method_name="a b")
+
+
+def test_a_map_off_the_ct_mtt_grid_is_refused_not_predicted(
+    run: Path, testing: Path, tmp_path: Path
+) -> None:
+    cbf = discover_cases(testing)[1].path(Modality.CBF)
+    volume = read_volume(cbf)
+    shifted = volume.affine.copy()
+    shifted[1, 3] += 7.0
+    write_volume(cbf, volume.array, shifted)
+    for predictor in (Predictor.threshold(), Predictor.from_checkpoints([run], device="cpu")):
+        report = predictor.predict_folder(testing, tmp_path / predictor.method_name, progress=False)
+        assert list(report.failed) == ["case_2"] and list(report.written) == ["case_1", "case_3"]
+        assert "CT_CBF" in report.failed["case_2"]
+        assert "origin shifted by 7 mm" in report.failed["case_2"]
+
+
+def test_an_unwritable_output_fails_before_any_case(testing: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "out"
+    blocker.write_text("a file")
+    computed = []
+    predictor = Predictor.threshold()
+    original = predictor.predict_case
+    predictor.predict_case = lambda case: computed.append(case) or original(case)  # type: ignore[method-assign]
+    with pytest.raises(OutputError, match="exists and is not a folder"):
+        predictor.predict_folder(testing, blocker, progress=False)
+    assert computed == []
+
+
+def test_a_rerun_after_a_kill_leaves_the_files_of_a_clean_run(testing: Path, tmp_path) -> None:
+    clean, killed = tmp_path / "clean", tmp_path / "killed"
+    Predictor.threshold().predict_folder(testing, clean, progress=False)
+    killed.mkdir()
+    first = sorted(p.name for p in clean.iterdir())[0]
+    (killed / f".tmp-999999999-{first}").write_bytes(b"half a NIfTI")  # a kill mid-write
+    Predictor.threshold().predict_folder(testing, killed, progress=False)
+    assert sorted(p.name for p in killed.iterdir()) == sorted(p.name for p in clean.iterdir())
+
+
+@pytest.mark.parametrize("value", ["0", "-1"])
+def test_predict_refuses_a_batch_size_below_one(testing: Path, tmp_path: Path, value) -> None:
+    from click.testing import CliRunner
+
+    from isles2018.cli import main
+
+    out = tmp_path / "out"
+    args = ["predict", str(testing), "--weights", str(tmp_path), "--out", str(out)]
+    result = CliRunner().invoke(main, [*args, "--batch-size", value])
+    assert result.exit_code == 2 and "--batch-size" in result.output
+    assert not out.exists()  # never an empty mask written

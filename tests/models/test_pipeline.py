@@ -83,3 +83,51 @@ def test_models_to_channels_last() -> None:
     weight = models.segmentor.unet.encoder[1][0].weight
     assert weight.is_contiguous(memory_format=torch.channels_last)
     assert isinstance(models, Models)
+
+
+def attention(levels: list[int] | None = None, **pipeline: object):
+    # 16-pixel slices: attention at full resolution passes the memory check.
+    model = {**SMALL, "attention": "self", "attention_levels": levels or [-1], "slice_size_px": 16}
+    return with_overrides(load_config("gan-gn-maxout-attn"), model=model, pipeline=pipeline)
+
+
+@pytest.mark.parametrize(
+    ("levels", "blocks"),
+    [([-1], {"2"}), ([0], {"0"}), ([0, -1], {"0", "2"}), ([-3, 1], {"0", "1"})],
+)
+def test_attention_goes_into_both_unets_at_the_configured_levels(levels, blocks) -> None:
+    models = build_models(attention(levels))
+    assert set(models.generator.unet.attention) == blocks
+    assert set(models.segmentor.unet.attention) == blocks
+    assert not any("attention" in k for k in models.discriminator.state_dict())
+
+
+def test_configs_without_attention_keep_the_parameter_names_of_older_checkpoints() -> None:
+    for name in ("gan-gn-maxout", "gan", "perfusion-unet", "dwi-unet"):
+        assert not any("attention" in key for key in build_models(small(name)).state_dict())
+
+
+def test_untrained_attention_models_predict_what_the_plain_models_predict() -> None:
+    plain = build_models(small("gan-gn-maxout")).eval()
+    models = build_models(attention([0, -1])).eval()
+    for name, network in models.networks().items():
+        result = network.load_state_dict(plain.networks()[name].state_dict(), strict=False)
+        assert not result.unexpected_keys
+        assert all(".attention." in key for key in result.missing_keys)
+    inputs = torch.randn(2, 5, 16, 16)
+    torch.testing.assert_close(
+        predict_probability(models, inputs), predict_probability(plain, inputs), rtol=0, atol=0
+    )
+
+
+def test_attention_state_dict_round_trip() -> None:
+    torch.manual_seed(0)
+    first = build_models(attention())
+    with torch.no_grad():
+        first.segmentor.unet.attention["2"].gate.fill_(0.25)
+    second = build_models(attention())
+    second.load_state_dict(first.state_dict())
+    assert second.segmentor.unet.attention["2"].gate.item() == 0.25
+    inputs = torch.randn(1, 5, 16, 16)
+    first.eval(), second.eval()
+    assert torch.equal(predict_probability(first, inputs), predict_probability(second, inputs))

@@ -28,13 +28,24 @@ def _one_line_error(result, text: str) -> None:
     assert len(lines) == 1 and lines[0].startswith("Error:") and text in lines[0], result.output
 
 
+def _usage_error(result, text: str) -> None:
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().splitlines()[-1] == f"Error: {text}", result.output
+
+
 def test_zero_cases_is_refused(tmp_path: Path) -> None:
-    _one_line_error(_run(tmp_path / "out", "--cases", "0"), "--cases must be at least 1")
+    _usage_error(
+        _run(tmp_path / "out", "--cases", "0"),
+        "Invalid value for '--cases': 0 is not in the range 1<=x<=39999.",
+    )
     assert not (tmp_path / "out").exists()
 
 
 def test_unknown_profile_is_refused(tmp_path: Path) -> None:
-    _one_line_error(_run(tmp_path / "out", "--profile", "noisy"), "unknown profile 'noisy'")
+    _usage_error(
+        _run(tmp_path / "out", "--profile", "noisy"),
+        "Invalid value for '--profile': 'noisy' is not one of 'isles', 'ci', 'clean'.",
+    )
 
 
 def test_folder_with_another_data_set_or_other_files_is_refused(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -11,8 +12,11 @@ from isles2018.config import LossConfig
 from isles2018.training.losses import (
     adversarial_loss,
     discriminator_loss,
+    fold_class_weights,
     generalised_dice_score,
     generator_loss,
+    inverse_frequency_weights,
+    label_voxel_counts,
     segmentation_loss,
     total_loss,
 )
@@ -56,15 +60,18 @@ def test_perfect_prediction_scores_one() -> None:
     assert segmentation_loss(logits, reference).item() == pytest.approx(0.0, abs=1e-5)
 
 
+@pytest.mark.parametrize("reduction", ["batch", "image"])
 @pytest.mark.parametrize("scale", [1.0, 100.0])
 @pytest.mark.parametrize("lesion", [False, True])
-def test_finite_gradients_with_empty_masks_and_extreme_logits(scale: float, lesion: bool) -> None:
+def test_finite_gradients_with_empty_masks_and_extreme_logits(
+    scale: float, lesion: bool, reduction: str
+) -> None:
     reference = torch.zeros(2, 8, 8, dtype=torch.long)
     if lesion:
         reference[0, 2:4, 2:4] = 1  # lesion in one slice, the other empty
     logits = scale * torch.randn(2, 2, 8, 8, generator=torch.Generator().manual_seed(0))
     logits.requires_grad_()
-    loss = segmentation_loss(logits, reference)
+    loss = segmentation_loss(logits, reference, reduction=reduction)
     loss.backward()
     assert torch.isfinite(loss)
     assert torch.isfinite(logits.grad).all()
@@ -80,6 +87,104 @@ def test_empty_mask_gds_uses_the_background_weight_for_the_lesion() -> None:
     noisy = torch.stack([torch.full((1, 2, 2), 0.75), torch.full((1, 2, 2), 0.25)], dim=1)
     # Weights equal: 2·(3 + 0) / ((4 + 3) + (0 + 1)) = 0.75.
     assert generalised_dice_score(noisy, reference).item() == pytest.approx(0.75)
+
+
+def two_images() -> tuple[torch.Tensor, torch.Tensor]:
+    """Image 0 is REFERENCE / P_LESION (GDS 0.765625); image 1 has no lesion, p = 0.25."""
+    reference = torch.cat([REFERENCE, torch.zeros(1, 2, 2, dtype=torch.long)])
+    lesion = torch.cat([P_LESION, torch.full((1, 2, 2), 0.25)])
+    return torch.stack([1 - lesion, lesion], dim=1), reference
+
+
+def test_per_image_gds_is_the_mean_of_the_images_scores_by_hand() -> None:
+    probabilities, reference = two_images()
+    # Image 0: 0.765625 (above). Image 1, no lesion: equal weights, 2·3 / (7 + 1) = 0.75.
+    image = generalised_dice_score(probabilities, reference, reduction="image")
+    assert image.item() == pytest.approx((0.765625 + 0.75) / 2)
+    # Pooled: background 7 voxels (Σrp = 2.6 + 3 = 5.6, Σ(r+p) = 5.8 + 7 = 12.8), lesion 1 voxel
+    # (Σrp = 0.8, Σ(r+p) = 1 + 0.8 + 0.2 + 0.1 + 0.1 + 4·0.25 = 3.2); weights 1/49 and 1.
+    batch = generalised_dice_score(probabilities, reference, reduction="batch")
+    assert batch.item() == pytest.approx(2 * (5.6 / 49 + 0.8) / (12.8 / 49 + 3.2))
+    assert generalised_dice_score(probabilities, reference).item() == batch.item()  # default
+
+
+def test_per_image_and_batch_gds_agree_on_one_image() -> None:
+    image = generalised_dice_score(probabilities(), REFERENCE, reduction="image")
+    assert image.item() == pytest.approx(0.765625)
+
+
+@pytest.mark.parametrize("reduction", ["batch", "image"])
+def test_a_lesion_free_reference_scores_the_mean_background_probability(reduction: str) -> None:
+    reference = torch.zeros(2, 3, 3, dtype=torch.long)
+    lesion = torch.rand(2, 3, 3, generator=torch.Generator().manual_seed(1))
+    probabilities = torch.stack([1 - lesion, lesion], dim=1)
+    gds = generalised_dice_score(probabilities, reference, reduction=reduction)
+    assert gds.item() == pytest.approx(1 - lesion.mean().item(), rel=1e-5)
+    clean = torch.stack([torch.ones(2, 3, 3), torch.zeros(2, 3, 3)], dim=1)
+    assert generalised_dice_score(clean, reference, reduction=reduction).item() == pytest.approx(1)
+
+
+def test_unknown_gds_reduction_is_refused() -> None:
+    with pytest.raises(ValueError, match="'mean'"):
+        generalised_dice_score(probabilities(), REFERENCE, reduction="mean")
+
+
+def test_segmentation_loss_uses_the_chosen_reduction() -> None:
+    probabilities, reference = two_images()
+    logits = probabilities.log()
+    cross_entropy = segmentation_loss(logits, reference) + torch.log(
+        generalised_dice_score(probabilities, reference) + 1e-6
+    )
+    image = generalised_dice_score(probabilities, reference, reduction="image")
+    expected = cross_entropy - torch.log(image + 1e-6)
+    loss = segmentation_loss(logits, reference, reduction="image")
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_unresolved_inverse_frequency_weights_are_refused() -> None:
+    with pytest.raises(ValueError, match="fold_class_weights"):
+        segmentation_loss(probabilities().log(), REFERENCE, class_weights="inverse-frequency")
+
+
+@pytest.mark.parametrize(
+    ("background", "lesion", "weights"),
+    [
+        (900, 100, (1.0, 9.0)),  # background / lesion
+        (1000, 1, (1.0, 100.0)),  # clipped at the default maximum
+        (5000, 10, (1.0, 100.0)),
+        (1000, 0, (1.0, 100.0)),  # no lesion in the fold: the maximum
+        (10, 90, (1.0, 1.0)),  # more lesion than background: never below the background
+        (0, 0, (1.0, 100.0)),
+    ],
+)
+def test_inverse_frequency_weights(background: int, lesion: int, weights) -> None:
+    assert inverse_frequency_weights(background, lesion) == weights
+
+
+def test_inverse_frequency_weights_respect_the_configured_maximum() -> None:
+    assert inverse_frequency_weights(900, 100, max_weight=5.0) == (1.0, 5.0)
+    with pytest.raises(ValueError, match=">= 0"):
+        inverse_frequency_weights(-1, 3)
+
+
+def test_fold_class_weights_from_the_training_labels() -> None:
+    labels = [np.zeros((2, 4, 4), np.uint8), np.zeros((1, 4, 4), np.uint8)]
+    labels[0][0, :2, :2] = 1  # 4 lesion voxels of 48
+    assert label_voxel_counts(labels) == (44, 4)
+    config = LossConfig(ce_class_weights="inverse-frequency")
+    assert fold_class_weights(config, labels) == (1.0, 11.0)
+    assert fold_class_weights(
+        LossConfig(ce_class_weights="inverse-frequency", ce_max_weight=3), labels
+    ) == (1.0, 3.0)
+
+
+def test_explicit_class_weights_are_used_as_they_are_and_labels_are_not_read() -> None:
+    def unread():
+        raise AssertionError("labels read")
+        yield
+
+    assert fold_class_weights(LossConfig(), unread()) == (1.0, 1.0)
+    assert fold_class_weights(LossConfig(ce_class_weights=(0.5, 2.0)), unread()) == (0.5, 2.0)
 
 
 def test_lsgan_losses_by_hand() -> None:

@@ -13,7 +13,7 @@ from isles2018.cli import main
 from isles2018.config import load_config, with_overrides
 from isles2018.crossval.table1 import StageScores, table1_markdown
 from isles2018.data.modalities import Modality
-from isles2018.errors import TrainingError
+from isles2018.errors import DataError, TrainingError
 from isles2018.inference.checkpoint import load_checkpoint
 from isles2018.training import run as crossval
 from isles2018.training.metrics_log import read_metrics
@@ -222,3 +222,55 @@ def test_ablation_table_beside_the_paper() -> None:
     assert lines[2] == "| dwi-unet | 2/4 | – | 0.6000 | 0.8473 |"
     assert "| perfusion-unet | 0 | – | – | 0.5463 |" in lines  # every stage of the paper
     assert "| gan-gn-maxout | 0/4 | – | – | 0.6065 |" in lines
+
+
+def test_a_failed_start_leaves_nothing_and_the_corrected_rerun_trains(
+    data: Path, tmp_path: Path
+) -> None:
+    run = tmp_path / "run"
+    too_many = with_overrides(tiny(epochs=1), runtime={"folds": 20})
+    with pytest.raises(DataError, match="cannot fill 20 folds"):
+        train_run(data, run, too_many, device=torch.device("cpu"), progress=False)
+    assert not run.exists()
+    with pytest.raises(TrainingError, match="fold 7 does not exist"):
+        train_run(data, run, tiny(epochs=1), folds=[7], device=torch.device("cpu"))
+    assert not run.exists()
+    results = train_run(data, run, tiny(epochs=1), folds=[0], device=torch.device("cpu"))
+    assert [r.epoch for r in results] == [1]
+
+
+def test_resume_may_extend_but_never_shorten_a_run(data: Path, tmp_path: Path) -> None:
+    run, cpu = tmp_path / "run", torch.device("cpu")
+    train_run(data, run, tiny(epochs=2), folds=[0], device=cpu, progress=False)
+    before = (run / "config.json").read_bytes()
+    with pytest.raises(TrainingError, match="has trained 2 epochs; --epochs 1 would shorten"):
+        train_run(data, run, tiny(epochs=1), folds=[0], resume=True, device=cpu)
+    with pytest.raises(TrainingError, match="already holds a checkpoint"):
+        train_run(data, run, tiny(epochs=3), folds=[0], device=cpu)
+    assert (run / "config.json").read_bytes() == before  # neither attempt rewrote the config
+    train_run(data, run, tiny(epochs=3), folds=[0], resume=True, device=cpu, progress=False)
+    assert json.loads((run / "config.json").read_text())["optim"]["epochs"] == 3
+
+
+def test_train_uses_the_splits_of_the_split_command(data: Path, tmp_path: Path) -> None:
+    made = tmp_path / "my_splits.json"
+    runner = CliRunner()
+    split = runner.invoke(
+        main, ["split", str(data), "--folds", "2", "--seed", "5", "-o", str(made)]
+    )
+    assert split.exit_code == 0, split.output
+    run = tmp_path / "run"
+    args = ["train", str(data), "--out", str(run), "--config", "ci", "--epochs", "1", "--fold"]
+    bad = runner.invoke(main, [*args, "0", "--splits", str(made), "--device", "cpu", "--quiet"])
+    assert bad.exit_code == 1 and "has 2 folds but runtime.folds is 4" in bad.output
+    assert not run.exists()
+    config = tmp_path / "two.json"
+    config.write_text(json.dumps({"model": {"depth": 2}, "runtime": {"folds": 2}}))
+    args[5] = str(config)
+    good = runner.invoke(main, [*args, "1", "--splits", str(made), "--device", "cpu", "--quiet"])
+    assert good.exit_code == 0, good.output
+    assert json.loads((run / "splits.json").read_text()) == json.loads(made.read_text())
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(json.loads(made.read_text()) | {"seed": 99}))
+    again = runner.invoke(main, [*args, "1", "--splits", str(other), "--resume", "--quiet"])
+    assert again.exit_code == 1 and "differs from --splits" in again.output

@@ -12,6 +12,7 @@ from isles2018.data.dataset import Batch, SliceDataset
 from isles2018.data.normalise import compute_stats
 from isles2018.data.stack import CaseArrays
 from isles2018.models import Models, build_models
+from isles2018.training.losses import segmentation_loss
 from isles2018.training.step import (
     learning_rate,
     make_optimisers,
@@ -209,3 +210,64 @@ def test_validate_scores_whole_cases_with_the_evaluation_module() -> None:
     cases[0].inputs[0, 0] = -5.0  # miss the lesion of slice 0
     dice = validate(Models(segmentor=Oracle()), cases, stats, device=torch.device("cpu"))
     assert 0 < dice["case_1"] < 1
+
+
+def attention_config(levels: tuple[int, ...] = (-1,), **sections) -> Config:
+    model = {**TINY, "attention_levels": list(levels), "slice_size_px": 32}
+    return with_overrides(load_config("gan-gn-maxout-attn"), model=model, **sections)
+
+
+def test_gradients_reach_every_parameter_of_an_attention_model() -> None:
+    torch.manual_seed(0)
+    config = attention_config(levels=(0, -1))
+    models = build_models(config)
+    optimisers = make_optimisers(models, config.optim)
+    loss = with_overrides(config, loss={"ce_class_weights": [1.0, 5.0]}).loss
+    gates = [m.gate for n in ("generator", "segmentor") for m in models.networks()[n].modules()
+             if hasattr(m, "gate")]  # fmt: skip
+    assert len(gates) == 4 and all(g.item() == 0 for g in gates)
+    train_step(models, optimisers, random_batch(), loss)
+    # The first step moves the zero gates (their attention weights had no gradient yet) ...
+    assert all(g.item() != 0 for g in gates)
+    before = {n: params(models.networks()[n]) for n in ("generator", "segmentor")}
+    train_step(models, optimisers, random_batch(seed=1), loss)
+    # ... and from the second on every parameter of G and S learns.
+    for network in ("generator", "segmentor"):
+        module = models.networks()[network]
+        for name, p in module.named_parameters():
+            assert p.grad is not None and p.grad.abs().sum() > 0, f"{network}.{name}"
+        moved = [
+            not torch.equal(a, b) for a, b in zip(params(module), before[network], strict=True)
+        ]
+        assert all(moved)
+
+
+def test_inverse_frequency_needs_the_folds_weights() -> None:
+    config = attention_config(optim={"batch_size": 2}, augment={"enabled": False})
+    cases = synthetic_cases(2)
+    dataset = SliceDataset(
+        cases, compute_stats(cases, config.pipeline.inputs, with_dwi=True), with_dwi=True
+    )
+    models = build_models(config)
+    optimisers = make_optimisers(models, config.optim)
+    options = {"epoch": 0, "generator": torch.Generator().manual_seed(0), "progress": False}
+    with pytest.raises(ValueError, match="fold_class_weights"):
+        train_epoch(models, optimisers, dataset, config, **options)
+    losses = train_epoch(models, optimisers, dataset, config, class_weights=(1.0, 45.0), **options)
+    assert np.isfinite(losses["seg_loss"])
+
+
+@pytest.mark.parametrize("reduction", ["batch", "image"])
+def test_the_step_uses_the_configured_gds_reduction(reduction: str) -> None:
+    torch.manual_seed(0)
+    config = tiny("perfusion-unet", loss={"gds_reduction": reduction})
+    models = build_models(config)
+    batch = random_batch()
+    batch.label[1] = 0  # one lesion-free slice: the two reductions differ
+    batch = Batch(batch.inputs[:, :4], None, batch.label)
+    with torch.no_grad():
+        logits = models.segmentor(batch.inputs)
+    expected = {r: segmentation_loss(logits, batch.label, reduction=r) for r in ("batch", "image")}
+    assert abs(expected["batch"] - expected["image"]) > 1e-3
+    losses = segmentor_step(models, make_optimisers(models, config.optim), batch, config.loss)
+    torch.testing.assert_close(losses["seg_loss"], expected[reduction])
