@@ -42,6 +42,7 @@ SUMMARY_METRICS: tuple[str, ...] = (
     "hd95_mm",
     "assd_mm",
     "masd_mm",
+    "surface_dice",
     "avd_ml",
     "volume_difference_ml",
     "lesion_f1",

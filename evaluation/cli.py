@@ -14,6 +14,7 @@ import click
 
 from evaluation.conventions import INF_POLICIES, PRESETS
 from evaluation.errors import EvaluationError
+from evaluation.surface_stats import SURFACE_DICE_TOLERANCE_MM
 
 _DIR = click.Path(file_okay=False, path_type=Path)
 _FILE = click.Path(dir_okay=False, path_type=Path)
@@ -69,6 +70,13 @@ def main() -> None:
     "--inf-policy", type=click.Choice(list(INF_POLICIES)), default="report", show_default=True
 )
 @click.option("--workers", type=click.IntRange(min=1), help="Processes [default: CPU count].")
+@click.option(
+    "--nsd-tolerance-mm",
+    type=click.FloatRange(min=0.0),
+    default=SURFACE_DICE_TOLERANCE_MM,
+    show_default=True,
+    help="Tolerance of the normalised surface Dice (surface_dice column), in mm.",
+)
 @click.option("--binarise", is_flag=True, help="Accept any labels; lesion = non-zero.")
 @click.option("--report", "make_report", is_flag=True, help="Also write report.html.")
 @click.option(
@@ -87,6 +95,7 @@ def score(
     preset: str,
     inf_policy: str,
     workers: int | None,
+    nsd_tolerance_mm: float,
     binarise: bool,
     make_report: bool,
     background_dir: Path | None,
@@ -109,6 +118,7 @@ def score(
             workers=workers,
             binarise=binarise,
             background_dir=background_dir,
+            surface_dice_tolerance_mm=nsd_tolerance_mm,
         )
         write_run(run, out_dir)
         click.echo(summary_markdown(run.summary))

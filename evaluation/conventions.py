@@ -13,9 +13,11 @@ from typing import Any, Literal
 
 from evaluation.errors import EvaluationError
 
-PercentileMethod = Literal["linear", "lower"]
+PercentileMethod = Literal["linear", "lower", "inverted-cdf"]
 HD95Pooling = Literal["max-directed", "pooled"]
 ASSDPooling = Literal["pooled", "mean-of-means"]
+SurfaceModel = Literal["voxels", "surfels"]
+LesionMatching = Literal["overlap", "iou"]
 
 #: Neighbourhood size → ``scipy.ndimage.generate_binary_structure`` rank (3D).
 CONNECTIVITY_RANK = {6: 1, 18: 2, 26: 3}
@@ -35,8 +37,15 @@ class Conventions:
         border_is_background: True: voxels outside the volume count as background, so a lesion
             touching the first or last slice has surface there (MedPy, MONAI). False: they count
             as foreground (ITK ``BinaryErode`` default, the old ISLES tool).
-        percentile_method: ``"linear"`` (numpy's default interpolation) or ``"lower"``
-            (the sorted value at index ``floor(q/100 · (n-1))``, as in ITK-based tools).
+        surface_model: ``"voxels"``: surface voxels ``mask & ~erode(mask)``, each distance
+            weighted 1; ``"surfels"``: marching-cubes surface elements on the voxel-corner grid,
+            each distance weighted by its area in mm² (DeepMind surface-distance; see
+            :mod:`evaluation.surfels`). Surfels ignore ``erosion_connectivity`` and need
+            ``border_is_background=True`` and ``percentile_method="inverted-cdf"``.
+        percentile_method: ``"linear"`` (numpy's default interpolation), ``"lower"``
+            (the sorted value at index ``floor(q/100 · (n-1))``, as in ITK-based tools) or
+            ``"inverted-cdf"`` (no interpolation: the smallest distance whose cumulative weight
+            reaches ``q/100`` of the total, as in surface-distance's robust Hausdorff).
         hd95_pooling: ``"max-directed"``: max of the two directed 95th percentiles;
             ``"pooled"``: 95th percentile of both directed distance sets pooled (MedPy).
         assd_pooling: ``"pooled"``: mean over both directed sets pooled (Heimann 2009, MedPy
@@ -45,6 +54,12 @@ class Conventions:
             lesion-wise counts.
         lesion_count_absolute: True: ``lesion_count_difference = |n_pred - n_ref|`` (ISLES'22);
             False: signed, ``n_pred - n_ref``.
+        lesion_matching: ``"overlap"``: a lesion is detected when it shares one voxel with the
+            other mask (ISLES'22, :mod:`evaluation.lesions`); ``"iou"``: one-to-one greedy
+            matching of components at IoU ≥ ``lesion_iou_threshold`` (ISLES'24 through
+            panoptica, :mod:`evaluation.instances`).
+        lesion_iou_threshold: the IoU a pair needs to match under ``"iou"`` (inclusive, as
+            panoptica compares with ``>=``), within [0, 1].
     """
 
     name: str = "custom"
@@ -55,6 +70,9 @@ class Conventions:
     assd_pooling: ASSDPooling = "pooled"
     lesion_connectivity: int = 26
     lesion_count_absolute: bool = False
+    surface_model: SurfaceModel = "voxels"
+    lesion_matching: LesionMatching = "overlap"
+    lesion_iou_threshold: float = 0.2
 
     def __post_init__(self) -> None:
         for field in ("erosion_connectivity", "lesion_connectivity"):
@@ -62,15 +80,39 @@ class Conventions:
             if value not in CONNECTIVITY_RANK:
                 raise EvaluationError(f"Conventions.{field} must be 6, 18 or 26, got {value!r}")
         choices = {
-            "percentile_method": ("linear", "lower"),
+            "percentile_method": ("linear", "lower", "inverted-cdf"),
             "hd95_pooling": ("max-directed", "pooled"),
             "assd_pooling": ("pooled", "mean-of-means"),
+            "surface_model": ("voxels", "surfels"),
+            "lesion_matching": ("overlap", "iou"),
         }
         for field, allowed in choices.items():
             value = getattr(self, field)
             if value not in allowed:
                 raise EvaluationError(
                     f"Conventions.{field} must be one of {allowed}, got {value!r}"
+                )
+        threshold = self.lesion_iou_threshold
+        if isinstance(threshold, bool) or not isinstance(threshold, int | float):
+            raise EvaluationError(
+                f"Conventions.lesion_iou_threshold must be a number in [0, 1], got {threshold!r}"
+            )
+        if not 0.0 <= threshold <= 1.0:  # also rejects NaN
+            raise EvaluationError(
+                f"Conventions.lesion_iou_threshold must be within [0, 1], got {threshold!r}"
+            )
+        if self.surface_model == "surfels":
+            # Surfels sit on the corner grid of a zero-padded volume and carry areas: the
+            # border is background by construction, and only a weighted percentile is defined.
+            if not self.border_is_background:
+                raise EvaluationError(
+                    "Conventions.border_is_background must be True with surface_model "
+                    "'surfels', got False"
+                )
+            if self.percentile_method != "inverted-cdf":
+                raise EvaluationError(
+                    "Conventions.percentile_method must be 'inverted-cdf' with surface_model "
+                    f"'surfels' (distances are area-weighted), got {self.percentile_method!r}"
                 )
 
     @property
@@ -103,6 +145,23 @@ PRESETS: dict[str, Conventions] = {
     ),
     # ISLES'22 scoring: lesion-wise F1 and |lesion count difference| with 26-connectivity.
     "isles22": Conventions(name="isles22", lesion_connectivity=26, lesion_count_absolute=True),
+    # ISLES'24 scoring (eval_utils.py through panoptica): 26-connected components matched one
+    # to one at IoU >= 0.2, |lesion count difference|.
+    "isles24": Conventions(
+        name="isles24",
+        lesion_connectivity=26,
+        lesion_count_absolute=True,
+        lesion_matching="iou",
+        lesion_iou_threshold=0.2,
+    ),
+    # DeepMind surface-distance: area-weighted corner surfels, percentile without
+    # interpolation, ASSD as the mean of its two directed averages.
+    "deepmind": Conventions(
+        name="deepmind",
+        surface_model="surfels",
+        percentile_method="inverted-cdf",
+        assd_pooling="mean-of-means",
+    ),
 }
 
 

@@ -1,7 +1,7 @@
 """Per-case metrics: exact, float64, spacing-aware, with a fixed rule for empty masks.
 
 Entry point: :func:`compute_metrics`. One surface pass (see :mod:`evaluation.surface`) feeds
-every distance metric; counts and volumes come from the full masks.
+every distance metric and the surface Dice; counts and volumes come from the full masks.
 
 Empty masks (never NaN):
 
@@ -9,6 +9,7 @@ Empty masks (never NaN):
 metric                 both empty  reference empty    prediction empty
 =====================  ==========  =================  ==================
 Dice/precision/recall  1.0         0.0                0.0
+surface Dice           1.0         0.0                0.0
 HD, HD95, ASSD, MASD   0.0         inf                inf
 AVD (ml)               0           V_pred             V_ref
 lesion F1              1.0         0.0                0.0
@@ -23,9 +24,11 @@ from collections.abc import Sequence
 import numpy as np
 
 from evaluation.conventions import Conventions, resolve_preset
-from evaluation.lesions import count_lesions
+from evaluation.instances import match_lesions
+from evaluation.lesions import LesionCounts, count_lesions
 from evaluation.masks import binarise_mask, check_same_shape, validate_spacing
-from evaluation.surface import distance_metrics, surface_distances, union_box
+from evaluation.surface import surface_distances, union_box
+from evaluation.surface_stats import SURFACE_DICE_TOLERANCE_MM, check_tolerance, distance_metrics
 
 #: Distance metrics (mm); +inf when exactly one mask is empty.
 DISTANCE_COLUMNS: tuple[str, ...] = (
@@ -43,6 +46,7 @@ METRIC_COLUMNS: tuple[str, ...] = (
     "precision",
     "recall",
     *DISTANCE_COLUMNS,
+    "surface_dice",
     "volume_reference_ml",
     "volume_prediction_ml",
     "avd_ml",
@@ -69,6 +73,20 @@ def _ratio(numerator: float, denominator: float) -> float:
     return 1.0 if denominator == 0 else numerator / denominator
 
 
+def _lesions(
+    reference: np.ndarray, prediction: np.ndarray, conventions: Conventions
+) -> LesionCounts:
+    """Lesion-wise counts by the conventions' matching rule (masks may be cropped)."""
+    if conventions.lesion_matching == "iou":
+        return match_lesions(
+            reference,
+            prediction,
+            conventions.lesion_connectivity,
+            conventions.lesion_iou_threshold,
+        )
+    return count_lesions(reference, prediction, conventions.lesion_connectivity)
+
+
 def compute_metrics(
     reference: np.ndarray,
     prediction: np.ndarray,
@@ -76,6 +94,7 @@ def compute_metrics(
     preset: str | Conventions = "default",
     *,
     binarise: bool = False,
+    surface_dice_tolerance_mm: float = SURFACE_DICE_TOLERANCE_MM,
 ) -> dict[str, float | int | bool]:
     """Every metric of one case.
 
@@ -84,22 +103,25 @@ def compute_metrics(
             :func:`evaluation.masks.binarise_mask`).
         prediction: ``(X, Y, Z)`` predicted mask, same shape and rule.
         spacing_mm: voxel size ``(x, y, z)`` in mm, in the arrays' axis order.
-        preset: ``"default"``, ``"medpy"``, ``"isles-itk"``, ``"isles22"`` or a
-            :class:`~evaluation.conventions.Conventions`.
+        preset: ``"default"``, ``"medpy"``, ``"isles-itk"``, ``"isles22"``, ``"isles24"``,
+            ``"deepmind"`` or a :class:`~evaluation.conventions.Conventions`.
         binarise: accept any finite labels and binarise as ``!= 0``.
+        surface_dice_tolerance_mm: tolerance (mm, ≥ 0) of ``surface_dice``.
 
     Returns:
         A dict keyed by :data:`METRIC_COLUMNS`: overlap ratios (Dice = 2TP/(2TP+FP+FN),
-        precision, recall), distances in mm, volumes in ml (``n · ∏spacing / 1000``; ``avd_ml``
-        absolute, ``volume_difference_ml`` = prediction − reference), lesion-wise counts, F1 and
-        count difference (signed prediction − reference, or absolute when the conventions say
-        so), the empty flags, voxel counts, the voxel volume (ml) and the image diagonal
-        ``‖shape · spacing‖`` (mm).
+        precision, recall), distances in mm, the normalised surface Dice at the tolerance,
+        volumes in ml (``n · ∏spacing / 1000``; ``avd_ml`` absolute, ``volume_difference_ml`` =
+        prediction − reference), lesion-wise counts, F1 and count difference (signed prediction
+        − reference, or absolute when the conventions say so), the empty flags, voxel counts,
+        the voxel volume (ml) and the image diagonal ``‖shape · spacing‖`` (mm).
 
     Raises:
-        EvaluationError: bad masks, shape mismatch, bad spacing or an unknown preset.
+        EvaluationError: bad masks, shape mismatch, bad spacing, a bad tolerance or an unknown
+            preset.
     """
     conventions = resolve_preset(preset)
+    tolerance_mm = check_tolerance(surface_dice_tolerance_mm)
     reference = binarise_mask(reference, binarise=binarise, name="reference")
     prediction = binarise_mask(prediction, binarise=binarise, name="prediction")
     check_same_shape(reference, prediction)
@@ -121,19 +143,19 @@ def compute_metrics(
 
     box = union_box(reference, prediction)
     if reference_empty and prediction_empty:
-        result.update(dict.fromkeys(DISTANCE_COLUMNS, 0.0))
+        result.update(dict.fromkeys(DISTANCE_COLUMNS, 0.0), surface_dice=1.0)
     elif reference_empty or prediction_empty:
-        result.update(dict.fromkeys(DISTANCE_COLUMNS, math.inf))
+        result.update(dict.fromkeys(DISTANCE_COLUMNS, math.inf), surface_dice=0.0)
     else:
         distances = surface_distances(reference, prediction, spacing, conventions, box)
-        result.update(distance_metrics(distances, conventions))
+        result.update(distance_metrics(distances, conventions, tolerance_mm))
 
     volume_reference = n_reference * voxel_ml
     volume_prediction = n_prediction * voxel_ml
     if box is None:
-        lesions = count_lesions(reference, prediction, conventions.lesion_connectivity)
+        lesions = LesionCounts(n_reference=0, n_prediction=0, tp=0, fp=0, fn=0)
     else:
-        lesions = count_lesions(reference[box], prediction[box], conventions.lesion_connectivity)
+        lesions = _lesions(reference[box], prediction[box], conventions)
     count_difference = lesions.n_prediction - lesions.n_reference
     if conventions.lesion_count_absolute:
         count_difference = abs(count_difference)

@@ -31,6 +31,7 @@ from evaluation.masks import binarise_mask
 from evaluation.metrics import DISTANCE_COLUMNS, compute_metrics
 from evaluation.pairing import CasePair, find_backgrounds, pair_cases
 from evaluation.run_files import PER_CASE, SUMMARY, json_text, per_case_csv
+from evaluation.surface_stats import SURFACE_DICE_TOLERANCE_MM, check_tolerance
 from evaluation.tables import summary_markdown
 
 Row = dict[str, Any]
@@ -69,6 +70,7 @@ def _failure(
     ``avd_ml`` is the reference volume; ``volume_prediction_ml`` stays empty (not measured).
     """
     row.update(status=status, error=error, dice=0.0, precision=0.0, recall=0.0, lesion_f1=0.0)
+    row.update(surface_dice=0.0)
     row.update(dict.fromkeys(DISTANCE_COLUMNS, float("inf")))
     if reference is not None and mask is not None:
         voxel_ml = math.prod(reference.spacing_mm) / 1000.0
@@ -109,8 +111,15 @@ def mask_digest(mask: np.ndarray, spacing_mm: Sequence[float]) -> str:
     return digest.hexdigest()
 
 
-def score_case(pair: CasePair, conventions: Conventions, binarise: bool = False) -> Row:
+def score_case(
+    pair: CasePair,
+    conventions: Conventions,
+    binarise: bool = False,
+    surface_dice_tolerance_mm: float = SURFACE_DICE_TOLERANCE_MM,
+) -> Row:
     """Score one case; never raises for bad input (the row says what went wrong).
+
+    ``surface_dice_tolerance_mm`` is the tolerance of the ``surface_dice`` (NSD) column.
 
     Returns:
         A per-case row: ``case_id``, ``status`` (``ok``, ``missing`` or ``error``), ``error``,
@@ -145,7 +154,11 @@ def score_case(pair: CasePair, conventions: Conventions, binarise: bool = False)
             prediction.array, binarise=binarise, name=str(prediction.path)
         )
         metrics = compute_metrics(
-            reference_mask, prediction_mask, reference.spacing_mm, conventions
+            reference_mask,
+            prediction_mask,
+            reference.spacing_mm,
+            conventions,
+            surface_dice_tolerance_mm=surface_dice_tolerance_mm,
         )
         row.update(metrics, status="ok", error=None)
         return row
@@ -162,19 +175,20 @@ def _score_all(
     binarise: bool,
     workers: int,
     progress: bool,
+    tolerance_mm: float,
 ) -> list[Row]:
     bar = tqdm(total=len(pairs), desc="scoring", unit="case", disable=not progress)
     with bar:
         if workers <= 1 or len(pairs) <= 1:
             rows = []
             for pair in pairs:
-                rows.append(score_case(pair, conventions, binarise))
+                rows.append(score_case(pair, conventions, binarise, tolerance_mm))
                 bar.update()
             return rows
         results: list[Row | None] = [None] * len(pairs)
         with ProcessPoolExecutor(max_workers=min(workers, len(pairs))) as pool:
             futures = {
-                pool.submit(score_case, pair, conventions, binarise): index
+                pool.submit(score_case, pair, conventions, binarise, tolerance_mm): index
                 for index, pair in enumerate(pairs)
             }
             for future in as_completed(futures):
@@ -195,6 +209,7 @@ def score_directory(
     binarise: bool = False,
     background_dir: str | Path | None = None,
     progress: bool = True,
+    surface_dice_tolerance_mm: float = SURFACE_DICE_TOLERANCE_MM,
 ) -> ScoreRun:
     """Pair, score and aggregate every case of a reference folder.
 
@@ -211,12 +226,14 @@ def score_directory(
         binarise: accept non-binary labels, lesion = ``!= 0``.
         background_dir: overlay backgrounds (ISLES layout or ``<case_id>.nii[.gz]``).
         progress: show a progress bar.
+        surface_dice_tolerance_mm: tolerance of the normalised surface Dice (NSD), mm.
 
     Raises:
         EvaluationError: a folder, preset, policy or grouping file is unusable (per-case
             problems never raise).
     """
     conventions = resolve_preset(preset)
+    tolerance_mm = check_tolerance(surface_dice_tolerance_mm)
     if inf_policy not in INF_POLICIES:
         raise EvaluationError(f"inf policy must be one of {INF_POLICIES}, got {inf_policy!r}")
     if workers is None:
@@ -232,13 +249,14 @@ def score_directory(
         pairs = [
             replace(p, background_path=backgrounds.get(p.case_id, p.background_path)) for p in pairs
         ]
-    rows = _score_all(pairs, conventions, binarise, workers, progress)
+    rows = _score_all(pairs, conventions, binarise, workers, progress, tolerance_mm)
     for row in rows:
         row["patient_id"] = groups.patient_of(row["case_id"])
         row["fold"] = groups.folds.get(row["case_id"])
     summary = {
         "preset": conventions.to_dict(),
         "inf_policy": inf_policy,
+        "surface_dice_tolerance_mm": tolerance_mm,
         "binarise": binarise,
         "prediction_dir": str(prediction_dir),
         "reference_dir": str(reference_dir),

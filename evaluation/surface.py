@@ -1,15 +1,22 @@
-"""Surface voxels and exact surface distances: the one surface pass behind every distance metric.
+"""Surfaces and exact surface distances: the one surface pass behind every distance metric.
 
-A voxel is on the surface of a mask when it is in the mask and not in its erosion
-(``surface = mask & ~erode(mask)``), with the erosion neighbourhood and the treatment of the
-volume border taken from :class:`~evaluation.conventions.Conventions`. Distances are exact
-Euclidean distances in mm between voxel centres (index × spacing, float64), found with a
-KD-tree over the surface coordinates of the other mask.
+Two surface models (:class:`~evaluation.conventions.Conventions` ``surface_model``):
+
+- ``"voxels"``: a voxel is on the surface of a mask when it is in the mask and not in its erosion
+  (``surface = mask & ~erode(mask)``), with the erosion neighbourhood and the treatment of the
+  volume border taken from the conventions; every distance weighs 1.
+- ``"surfels"``: surface elements on the voxel-corner grid, each weighted by its area in mm²
+  (DeepMind surface-distance; see :mod:`evaluation.surfels`).
+
+Distances are exact Euclidean distances in mm between surface points (voxel centres or voxel
+corners: index × spacing, float64), found by a window look-up and a KD-tree over the surface
+coordinates of the other mask.
 
 Both masks are cropped to their union bounding box first. The crop is padded by one voxel whose
 value is what the erosion would see there in the full volume: background where the pad lies inside
 the volume (outside the union box both masks are empty), the border value where it lies outside
 the volume. The erosion of the crop is therefore identical to the erosion of the whole volume.
+The statistics over the distances live in :mod:`evaluation.surface_stats`.
 """
 
 from __future__ import annotations
@@ -22,20 +29,26 @@ from scipy.spatial import cKDTree
 
 from evaluation.conventions import Conventions
 from evaluation.errors import EvaluationError
+from evaluation.surfels import surfels
 
 
 @dataclass(frozen=True)
 class SurfaceDistances:
-    """Directed surface distances of one case.
+    """Directed surface distances of one case, with the weight of each distance.
 
     Attributes:
-        reference_to_prediction: ``(N_ref,)`` float64 mm: for each reference surface voxel, the
-            distance to the nearest prediction surface voxel.
+        reference_to_prediction: ``(N_ref,)`` float64 mm: for each reference surface point, the
+            distance to the nearest prediction surface point.
         prediction_to_reference: ``(N_pred,)`` float64 mm, the other direction.
+        reference_areas_mm2: ``(N_ref,)`` float64 surfel areas (mm²), or None when every
+            distance weighs 1 (surface voxels).
+        prediction_areas_mm2: ``(N_pred,)`` float64 or None, the other direction.
     """
 
     reference_to_prediction: np.ndarray
     prediction_to_reference: np.ndarray
+    reference_areas_mm2: np.ndarray | None = None
+    prediction_areas_mm2: np.ndarray | None = None
 
 
 def union_box(reference: np.ndarray, prediction: np.ndarray) -> tuple[slice, ...] | None:
@@ -129,40 +142,66 @@ def _local_offsets(spacing: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
     return offsets[keep][order], lengths[keep][order], radius, bound
 
 
-def _directed(source: np.ndarray, target: np.ndarray, spacing: np.ndarray) -> np.ndarray:
-    """Exact distance (mm) from each ``source`` surface voxel to the nearest ``target`` one.
+def _directed(
+    source: np.ndarray,
+    target_grid: np.ndarray,
+    target: np.ndarray,
+    shape: tuple[int, ...],
+    spacing: np.ndarray,
+) -> np.ndarray:
+    """Exact distance (mm) from each ``source`` surface point to the nearest ``target`` one.
 
-    Most surface voxels have a partner within a few voxels: those are resolved by looking up a
+    Most surface points have a partner within a few voxels: those are resolved by looking up a
     window of offsets in increasing length (exact, see :func:`_local_offsets`); only the rest go
     through a KD-tree over the target surface coordinates.
 
     Args:
-        source: bool surface array (cropped box).
-        target: bool surface array, same shape, not empty.
+        source: ``(N,)`` flat indices of the source points in the padded grid.
+        target_grid: flat bool view of the padded target surface.
+        target: ``(M,)`` flat indices of the target points, M ≥ 1.
+        shape: the padded grid's shape (padded by ``radius`` of :func:`_local_offsets`).
         spacing: ``(3,)`` mm.
 
     Returns:
-        ``(N,)`` float64, in the order of ``np.argwhere(source)``.
+        ``(N,)`` float64, in the order of ``source``.
     """
     offsets, lengths, radius, _ = _local_offsets(spacing)
-    margin = [(r, r) for r in radius]
-    padded = np.pad(target, margin)
-    # Flat indices into the padded grid, in np.argwhere(source) order.
-    flat = np.flatnonzero(np.pad(source, margin))
-    target_flat = padded.ravel()
-    strides = np.array([int(np.prod(padded.shape[a + 1 :])) for a in range(padded.ndim)])
-    distances = np.full(len(flat), np.inf)
-    todo = np.arange(len(flat))
+    strides = np.array([int(np.prod(shape[a + 1 :])) for a in range(len(shape))])
+    distances = np.full(len(source), np.inf)
+    todo = np.arange(len(source))
     for offset, length in zip(offsets @ strides, lengths, strict=True):
-        hit = target_flat[flat[todo] + offset]
+        hit = target_grid[source[todo] + offset]
         distances[todo[hit]] = length
         todo = todo[~hit]
         if todo.size == 0:
             return distances
-    tree = cKDTree(np.argwhere(target) * spacing, balanced_tree=False, compact_nodes=False)
-    points = np.stack(np.unravel_index(flat[todo], padded.shape), axis=1) - radius
+    target_points = np.stack(np.unravel_index(target, shape), axis=1) - radius
+    tree = cKDTree(target_points * spacing, balanced_tree=False, compact_nodes=False)
+    points = np.stack(np.unravel_index(source[todo], shape), axis=1) - radius
     distances[todo] = tree.query(points * spacing, k=1)[0]
     return distances
+
+
+def _both_directions(
+    first: np.ndarray, second: np.ndarray, spacing: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Distances from ``first``'s surface points to ``second``'s and back (argwhere order).
+
+    Args:
+        first: bool surface grid (a crop), not empty.
+        second: bool surface grid of the same shape, not empty.
+        spacing: ``(3,)`` mm.
+    """
+    radius = _local_offsets(spacing)[2]
+    margin = [(r, r) for r in radius]
+    grids = [np.pad(surface, margin) for surface in (first, second)]
+    # Flat indices into the padded grids, in np.argwhere order; each serves both directions.
+    flats = [np.flatnonzero(grid) for grid in grids]
+    shape = grids[0].shape
+    return (
+        _directed(flats[0], grids[1].ravel(), flats[1], shape, spacing),
+        _directed(flats[1], grids[0].ravel(), flats[0], shape, spacing),
+    )
 
 
 def surface_distances(
@@ -178,8 +217,11 @@ def surface_distances(
         reference: ``(X, Y, Z)`` bool, not empty.
         prediction: ``(X, Y, Z)`` bool, same shape, not empty.
         spacing_mm: ``(x, y, z)`` voxel size in mm (validated by the caller).
-        conventions: surface definition.
+        conventions: surface model and definition.
         box: union bounding box (computed when None).
+
+    Returns:
+        Distances in mm; with ``surface_model="surfels"`` also the surfel areas in mm².
 
     Raises:
         EvaluationError: when either mask is empty (the distances are undefined).
@@ -189,65 +231,13 @@ def surface_distances(
     if box is None or not reference.any() or not prediction.any():
         raise EvaluationError("surface distances need two non-empty masks")
     spacing = np.asarray(spacing_mm, dtype=np.float64)
+    if conventions.surface_model == "surfels":
+        spacing_tuple = tuple(float(s) for s in spacing)
+        reference_surface, reference_areas = surfels(reference[box], spacing_tuple)
+        prediction_surface, prediction_areas = surfels(prediction[box], spacing_tuple)
+        forward, backward = _both_directions(reference_surface, prediction_surface, spacing)
+        return SurfaceDistances(forward, backward, reference_areas, prediction_areas)
     reference_surface = surface_voxels(reference, conventions, box)
     prediction_surface = surface_voxels(prediction, conventions, box)
-    return SurfaceDistances(
-        reference_to_prediction=_directed(reference_surface, prediction_surface, spacing),
-        prediction_to_reference=_directed(prediction_surface, reference_surface, spacing),
-    )
-
-
-def percentile_mm(distances: np.ndarray, percentile: float, method: str) -> float:
-    """The ``percentile`` (0-100) of a distance set, by ``"linear"`` or ``"lower"`` rule.
-
-    Raises:
-        EvaluationError: percentile outside [0, 100], or an empty distance set.
-    """
-    if not 0.0 <= percentile <= 100.0:
-        raise EvaluationError(f"percentile must be within [0, 100], got {percentile!r}")
-    if distances.size == 0:
-        raise EvaluationError("percentile of an empty distance set")
-    return float(np.percentile(distances, percentile, method=method))
-
-
-def hausdorff_percentile_mm(
-    distances: SurfaceDistances, percentile: float, conventions: Conventions
-) -> float:
-    """Percentile Hausdorff distance (mm), pooled or max-directed as the conventions say.
-
-    ``percentile=100`` is the Hausdorff distance; ``percentile=95`` is HD95.
-    """
-    method = conventions.percentile_method
-    if conventions.hd95_pooling == "pooled":
-        pooled = np.concatenate(
-            [distances.reference_to_prediction, distances.prediction_to_reference]
-        )
-        return percentile_mm(pooled, percentile, method)
-    return max(
-        percentile_mm(distances.reference_to_prediction, percentile, method),
-        percentile_mm(distances.prediction_to_reference, percentile, method),
-    )
-
-
-def distance_metrics(distances: SurfaceDistances, conventions: Conventions) -> dict[str, float]:
-    """Every distance metric (mm) from one set of directed distances.
-
-    Returns:
-        ``hd_mm`` (max of both directed maxima), ``hd95_mm``, ``assd_mm`` (pooled or MASD as the
-        conventions say), ``masd_mm`` (mean of the two directed means) and the directed means
-        ``asd_reference_to_prediction_mm`` and ``asd_prediction_to_reference_mm``.
-    """
-    forward = distances.reference_to_prediction
-    backward = distances.prediction_to_reference
-    mean_forward = float(forward.mean())
-    mean_backward = float(backward.mean())
-    masd = (mean_forward + mean_backward) / 2.0
-    pooled = float((forward.sum() + backward.sum()) / (forward.size + backward.size))
-    return {
-        "hd_mm": float(max(forward.max(), backward.max())),
-        "hd95_mm": hausdorff_percentile_mm(distances, 95.0, conventions),
-        "assd_mm": pooled if conventions.assd_pooling == "pooled" else masd,
-        "masd_mm": masd,
-        "asd_reference_to_prediction_mm": mean_forward,
-        "asd_prediction_to_reference_mm": mean_backward,
-    }
+    forward, backward = _both_directions(reference_surface, prediction_surface, spacing)
+    return SurfaceDistances(reference_to_prediction=forward, prediction_to_reference=backward)

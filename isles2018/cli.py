@@ -32,6 +32,16 @@ COMMANDS: dict[str, str] = {
 }
 
 
+#: ``--device`` of the commands that run networks (training overrides ``runtime.device`` instead).
+DEVICE_OPTION = click.option(
+    "--device",
+    type=click.Choice(["auto", "cpu", "cuda"]),
+    default="auto",
+    show_default=True,
+    help="Where the networks run (auto: CUDA when present).",
+)
+
+
 class LazyGroup(click.Group):
     """A click group that imports each command's module only when it is needed."""
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from evaluation.conventions import PRESETS
+from isles2018.cli import DEVICE_OPTION
 
 
 @click.command("crossval")
@@ -20,13 +21,7 @@ from evaluation.conventions import PRESETS
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="The TRAINING folder the run was trained on (its OT is the reference).",
 )
-@click.option(
-    "--device",
-    type=click.Choice(["auto", "cpu", "cuda"]),
-    default="auto",
-    show_default=True,
-    help="Where the networks run (auto: CUDA when present).",
-)
+@DEVICE_OPTION
 @click.option(
     "--preset",
     type=click.Choice(list(PRESETS)),

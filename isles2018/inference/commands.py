@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from isles2018.cli import DEVICE_OPTION
 from isles2018.data.modalities import DEFAULT_METHOD_NAME, THRESHOLD_METHOD_NAME
 
 METHODS = ("gan", "threshold")
@@ -47,13 +48,7 @@ THRESHOLD_RULES = ("tmax6", "delay3")
     f"{THRESHOLD_METHOD_NAME}].",
 )
 @click.option("--tta", is_flag=True, help="Average over the x-, y- and xy-flipped inputs too.")
-@click.option(
-    "--device",
-    type=click.Choice(["auto", "cpu", "cuda"]),
-    default="auto",
-    show_default=True,
-    help="Where the networks run (auto: CUDA when present).",
-)
+@DEVICE_OPTION
 @click.option(
     "--precision",
     type=click.Choice(["fp32", "bf16"]),

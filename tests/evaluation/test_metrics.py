@@ -14,6 +14,7 @@ from evaluation.surface import surface_distances
 
 SPACING = (0.9, 0.8, 5.0)
 ALL_PRESETS = sorted(PRESETS)
+VOXEL_PRESETS = sorted(name for name, p in PRESETS.items() if p.surface_model == "voxels")
 
 
 def voxel(shape, *points):
@@ -32,7 +33,7 @@ def box(shape, *ranges):
 # 1. Analytic single voxels -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("preset", ALL_PRESETS)
+@pytest.mark.parametrize("preset", VOXEL_PRESETS)
 @pytest.mark.parametrize("axis", [0, 1, 2])
 @pytest.mark.parametrize("steps", [1, 3])
 def test_single_voxel_shift_along_an_axis_is_that_many_spacings(preset, axis, steps):
@@ -45,6 +46,55 @@ def test_single_voxel_shift_along_an_axis_is_that_many_spacings(preset, axis, st
         assert metrics[name] == pytest.approx(expected, rel=1e-12), name
     assert metrics["dice"] == 0.0
     assert metrics["lesion_fp"] == 1 and metrics["lesion_fn"] == 1
+
+
+@pytest.mark.parametrize("axis", [0, 1, 2])
+@pytest.mark.parametrize("steps", [1, 3])
+def test_single_voxel_shift_with_surfels_measures_corner_to_corner(axis, steps):
+    """A voxel's 8 corners are its surfels, all of one area; after a shift by ``steps`` voxels
+    half of them lie ``steps - 1`` spacings from the other voxel's corners, half ``steps``."""
+    shape = (9, 9, 9)
+    target = [4, 4, 4]
+    target[axis] += steps
+    step = SPACING[axis]
+    metrics = compute_metrics(
+        voxel(shape, (4, 4, 4)), voxel(shape, tuple(target)), SPACING, "deepmind"
+    )
+    assert metrics["hd_mm"] == pytest.approx(steps * step, rel=1e-12)
+    assert metrics["hd95_mm"] == pytest.approx(steps * step, rel=1e-12)
+    for name in ("assd_mm", "masd_mm", "asd_prediction_to_reference_mm"):
+        assert metrics[name] == pytest.approx((steps - 0.5) * step, rel=1e-12), name
+    within = [(steps - 1) * step <= 2.0, steps * step <= 2.0]
+    assert metrics["surface_dice"] == sum(within) / 2
+
+
+@pytest.mark.parametrize("tolerance", [0.0, 0.8, 1.0, 5.0])
+def test_surface_dice_counts_surface_voxels_within_the_tolerance(tolerance):
+    reference = box((12, 10, 4), (2, 8), (2, 8), (1, 3))
+    prediction = box((12, 10, 4), (3, 9), (2, 8), (1, 3))  # shifted one voxel (0.9 mm) along x
+    distances = surface_distances(reference, prediction, SPACING, PRESETS["default"])
+    forward, backward = distances.reference_to_prediction, distances.prediction_to_reference
+    expected = (np.sum(forward <= tolerance) + np.sum(backward <= tolerance)) / (
+        forward.size + backward.size
+    )
+    metrics = compute_metrics(reference, prediction, SPACING, surface_dice_tolerance_mm=tolerance)
+    assert metrics["surface_dice"] == pytest.approx(expected, rel=1e-12)
+    assert (metrics["surface_dice"] == 1.0) == (tolerance >= max(forward.max(), backward.max()))
+    assert compute_metrics(reference, reference, SPACING)["surface_dice"] == 1.0
+
+
+@pytest.mark.parametrize("tolerance", [-0.1, math.nan, math.inf, "wide"])
+def test_bad_surface_dice_tolerance_is_an_error(tolerance):
+    with pytest.raises(EvaluationError, match="surface Dice tolerance"):
+        compute_metrics(LESION, LESION, SPACING, surface_dice_tolerance_mm=tolerance)
+
+
+def test_surface_dice_default_tolerance_is_2_mm():
+    reference = box((12, 10, 4), (2, 8), (2, 8), (1, 3))
+    prediction = box((12, 10, 4), (4, 10), (2, 8), (1, 3))  # 1.8 mm shift: all within 2 mm
+    assert compute_metrics(reference, prediction, SPACING)["surface_dice"] == 1.0
+    narrow = compute_metrics(reference, prediction, SPACING, surface_dice_tolerance_mm=1.7)
+    assert narrow["surface_dice"] < 1.0
 
 
 @pytest.mark.parametrize(
@@ -101,7 +151,7 @@ def test_swapping_reference_and_prediction(preset, seed):
     forward = compute_metrics(reference, prediction, SPACING, preset)
     backward = compute_metrics(prediction, reference, SPACING, preset)
     # Lesion F1 is not symmetric: a merge one way is a split the other way.
-    for name in ("dice", "hd_mm", "hd95_mm", "assd_mm", "masd_mm", "avd_ml"):
+    for name in ("dice", "hd_mm", "hd95_mm", "assd_mm", "masd_mm", "avd_ml", "surface_dice"):
         assert forward[name] == pytest.approx(backward[name], rel=1e-12), name
     assert forward["precision"] == pytest.approx(backward["recall"])
     assert forward["recall"] == pytest.approx(backward["precision"])
@@ -201,7 +251,7 @@ VOXEL_ML = 0.9 * 0.8 * 5.0 / 1000
 )
 def test_empty_mask_table(preset, reference, prediction, ratio, distance, avd_voxels, flags):
     metrics = compute_metrics(reference, prediction, SPACING, preset)
-    for name in ("dice", "precision", "recall", "lesion_f1"):
+    for name in ("dice", "precision", "recall", "lesion_f1", "surface_dice"):
         assert metrics[name] == ratio, name
     for name in DISTANCE_COLUMNS:
         assert metrics[name] == distance, name
@@ -293,8 +343,10 @@ def test_reference_with_a_cavity(preset):
     reference = prediction.copy()
     reference[4:7, 4:7, 4:7] = False  # 3^3 cavity in the middle
     metrics = compute_metrics(reference, prediction, spacing, preset)
-    # The cavity's wall is 2 voxels from the outer surface that the prediction has.
-    assert metrics["hd_mm"] == pytest.approx(3.0)
+    # The cavity's wall is 2 voxels from the outer surface that the prediction has; surfels
+    # sit on voxel corners, half a voxel further out on both sides: 3 steps.
+    surfels = PRESETS[preset].surface_model == "surfels"
+    assert metrics["hd_mm"] == pytest.approx(4.5 if surfels else 3.0)
     assert metrics["asd_prediction_to_reference_mm"] == 0.0
     assert metrics["lesion_count_reference"] == 1
     assert metrics["volume_reference_ml"] == pytest.approx((729 - 27) * 1.5**3 / 1000)
@@ -304,10 +356,15 @@ def test_one_voxel_sheets_are_all_surface():
     spacing = (0.9, 0.8, 5.0)
     reference = box((10, 8, 4), (3, 4), (0, 8), (0, 4))
     prediction = box((10, 8, 4), (5, 6), (0, 8), (0, 4))
-    for preset in ALL_PRESETS:
+    for preset in VOXEL_PRESETS:
         metrics = compute_metrics(reference, prediction, spacing, preset)
         for name in ("hd_mm", "hd95_mm", "assd_mm", "masd_mm"):
             assert metrics[name] == pytest.approx(1.8), (preset, name)
+    # Surfels: each sheet has corner planes at x and x + 1; the facing planes are 0.9 mm
+    # apart, the outer ones 1.8 mm.
+    deepmind = compute_metrics(reference, prediction, spacing, "deepmind")
+    assert deepmind["hd_mm"] == pytest.approx(1.8)
+    assert 0.9 < deepmind["assd_mm"] < 1.8
 
 
 def test_diagonal_only_contact_is_one_lesion_at_26_and_two_at_6():

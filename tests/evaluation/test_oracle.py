@@ -1,8 +1,9 @@
 """Brute-force and cross-library oracles for every metric and preset.
 
-The oracle shares no code with ``evaluation``: surfaces by explicit neighbour loops, distances by
-``scipy.spatial.distance.cdist`` over all surface pairs, percentiles by their textbook formulas,
-lesions by breadth-first flood fill.
+The oracle shares no code with ``evaluation``: surfaces by explicit neighbour loops (surfel areas
+from surface-distance's own table), distances by ``scipy.spatial.distance.cdist`` over all
+surface pairs, percentiles by their textbook formulas, lesions by breadth-first flood fill and
+IoU matching by sorting every overlapping pair.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from hypothesis import strategies as st
 from medpy.metric import binary as medpy_binary
 from scipy import ndimage
 from scipy.spatial.distance import cdist
+from surface_distance import lookup_tables
 
 from evaluation.conventions import PRESETS, Conventions
 from evaluation.metrics import compute_metrics
@@ -31,7 +33,18 @@ CUSTOM = Conventions(
     assd_pooling="mean-of-means",
     lesion_connectivity=6,
 )
-CONVENTIONS = [*PRESETS.values(), CUSTOM]
+CUSTOM_SURFELS = Conventions(
+    name="custom-surfels",
+    surface_model="surfels",
+    percentile_method="inverted-cdf",
+    hd95_pooling="pooled",
+    lesion_matching="iou",
+    lesion_iou_threshold=0.3,
+    lesion_connectivity=18,
+)
+CUSTOM_WEIGHTLESS = Conventions(name="custom-inverted-cdf", percentile_method="inverted-cdf")
+CONVENTIONS = [*PRESETS.values(), CUSTOM, CUSTOM_SURFELS, CUSTOM_WEIGHTLESS]
+TOLERANCE_MM = 2.0
 
 
 def _neighbours(connectivity: int) -> list[tuple[int, int, int]]:
@@ -57,6 +70,50 @@ def oracle_surface(mask: np.ndarray, conventions: Conventions) -> np.ndarray:
     if not points and mask.any():  # documented fallback: a surface-less mask is all surface
         points = list(zip(*np.nonzero(mask), strict=True))
     return np.array(points, dtype=float).reshape(-1, 3)
+
+
+def oracle_surfels(mask: np.ndarray, spacing) -> tuple[np.ndarray, np.ndarray]:
+    """Surfel points (mm) and areas: every corner of the voxel grid whose 2×2×2 voxels are
+    neither all background nor all lesion, with surface-distance's area for that pattern."""
+    table = lookup_tables.create_table_neighbour_code_to_surface_area(spacing)
+    points, areas = [], []
+    for corner in itertools.product(*(range(n + 1) for n in mask.shape)):
+        code = 0
+        for a, b, c in itertools.product((0, 1), repeat=3):
+            voxel = (corner[0] - 1 + a, corner[1] - 1 + b, corner[2] - 1 + c)
+            inside = all(0 <= v < n for v, n in zip(voxel, mask.shape, strict=True))
+            if inside and mask[voxel]:
+                code |= 1 << (7 - (4 * a + 2 * b + c))
+        if code not in (0, 255):
+            points.append(corner)
+            areas.append(table[code])
+    return np.array(points, dtype=float).reshape(-1, 3) * spacing, np.array(areas)
+
+
+def oracle_weighted_percentile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
+    """First sorted value whose cumulative weight fraction reaches q/100 (no interpolation)."""
+    pairs = sorted(zip(values.tolist(), weights.tolist(), strict=True))
+    ordered = np.array([v for v, _ in pairs])
+    ordered_weights = np.array([w for _, w in pairs])
+    fractions = np.cumsum(ordered_weights) / np.sum(ordered_weights)
+    reached = [i for i, f in enumerate(fractions) if f >= q / 100]
+    return float(ordered[reached[0] if reached else -1])
+
+
+def oracle_matches(reference_lesions: list[set], prediction_lesions: list[set], threshold):
+    """Greedy one-to-one matching: overlapping pairs by decreasing IoU, then by label."""
+    pairs = sorted(
+        (-len(p & r) / len(p | r), p_index, r_index)
+        for p_index, p in enumerate(prediction_lesions)
+        for r_index, r in enumerate(reference_lesions)
+        if p & r
+    )
+    taken_p, taken_r = set(), set()
+    for negative_iou, p_index, r_index in pairs:
+        if -negative_iou >= threshold and p_index not in taken_p and r_index not in taken_r:
+            taken_p.add(p_index)
+            taken_r.add(r_index)
+    return len(taken_r)
 
 
 def oracle_percentile(values: np.ndarray, q: float, method: str) -> float:
@@ -105,38 +162,60 @@ def oracle_metrics(reference, prediction, spacing, conventions: Conventions) -> 
         "asd_prediction_to_reference_mm",
     )
     if n_ref == 0 and n_pred == 0:
-        expected.update(dict.fromkeys(names, 0.0))
+        expected.update(dict.fromkeys(names, 0.0), surface_dice=1.0)
     elif n_ref == 0 or n_pred == 0:
-        expected.update(dict.fromkeys(names, math.inf))
+        expected.update(dict.fromkeys(names, math.inf), surface_dice=0.0)
     else:
-        a = oracle_surface(reference, conventions) * spacing
-        b = oracle_surface(prediction, conventions) * spacing
+        if conventions.surface_model == "surfels":
+            a, weights_a = oracle_surfels(reference, spacing)
+            b, weights_b = oracle_surfels(prediction, spacing)
+        else:
+            a = oracle_surface(reference, conventions) * spacing
+            b = oracle_surface(prediction, conventions) * spacing
+            weights_a, weights_b = np.ones(len(a)), np.ones(len(b))
         pairwise = cdist(a, b)
         forward, backward = pairwise.min(axis=1), pairwise.min(axis=0)
-        method = conventions.percentile_method
+
+        def percentile(values, weights):
+            if conventions.percentile_method == "inverted-cdf":
+                return oracle_weighted_percentile(values, weights, 95)
+            return oracle_percentile(values, 95, conventions.percentile_method)
+
         if conventions.hd95_pooling == "pooled":
-            hd95 = oracle_percentile(np.concatenate([forward, backward]), 95, method)
+            both = np.concatenate([forward, backward]), np.concatenate([weights_a, weights_b])
+            hd95 = percentile(*both)
         else:
-            hd95 = max(
-                oracle_percentile(forward, 95, method), oracle_percentile(backward, 95, method)
-            )
-        masd = (forward.mean() + backward.mean()) / 2
-        pooled = (forward.sum() + backward.sum()) / (forward.size + backward.size)
+            hd95 = max(percentile(forward, weights_a), percentile(backward, weights_b))
+        mean_forward = (forward * weights_a).sum() / weights_a.sum()
+        mean_backward = (backward * weights_b).sum() / weights_b.sum()
+        masd = (mean_forward + mean_backward) / 2
+        total = weights_a.sum() + weights_b.sum()
+        pooled = ((forward * weights_a).sum() + (backward * weights_b).sum()) / total
+        within = (
+            weights_a[forward <= TOLERANCE_MM].sum() + weights_b[backward <= TOLERANCE_MM].sum()
+        )
         expected.update(
             hd_mm=max(forward.max(), backward.max()),
             hd95_mm=hd95,
             masd_mm=masd,
             assd_mm=pooled if conventions.assd_pooling == "pooled" else masd,
-            asd_reference_to_prediction_mm=forward.mean(),
-            asd_prediction_to_reference_mm=backward.mean(),
+            asd_reference_to_prediction_mm=mean_forward,
+            asd_prediction_to_reference_mm=mean_backward,
+            surface_dice=within / total,
         )
     voxel_ml = float(np.prod(spacing)) / 1000
     expected["avd_ml"] = abs(n_pred - n_ref) * voxel_ml
     expected["volume_difference_ml"] = (n_pred - n_ref) * voxel_ml
     reference_lesions = oracle_components(reference, conventions.lesion_connectivity)
     prediction_lesions = oracle_components(prediction, conventions.lesion_connectivity)
-    hit = sum(any(prediction[v] for v in lesion) for lesion in reference_lesions)
-    fp = sum(not any(reference[v] for v in lesion) for lesion in prediction_lesions)
+    if conventions.lesion_matching == "iou":
+        hit = oracle_matches(
+            reference_lesions, prediction_lesions, conventions.lesion_iou_threshold
+        )
+        fp = len(prediction_lesions) - hit
+    else:
+        hit = sum(any(prediction[v] for v in lesion) for lesion in reference_lesions)
+        fp = sum(not any(reference[v] for v in lesion) for lesion in prediction_lesions)
     fn = len(reference_lesions) - hit
     expected["lesion_tp"], expected["lesion_fp"], expected["lesion_fn"] = hit, fp, fn
     expected["lesion_f1"] = 1.0 if hit + fp + fn == 0 else 2 * hit / (2 * hit + fp + fn)

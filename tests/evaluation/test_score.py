@@ -291,3 +291,28 @@ def test_numpy_scalars_are_written_as_plain_numbers(tmp_path):
     assert math.isinf(back["hd95_mm"])
     write_json({"n": np.int64(3), "mean": np.float64(0.25)}, tmp_path / "summary.json")
     assert read_json(tmp_path / "summary.json") == {"n": 3, "mean": 0.25}
+
+
+def test_surface_dice_tolerance_reaches_every_case_and_failed_cases_score_zero(
+    challenge, lesions
+):
+    root, predictions = challenge
+    tight = score_directory(predictions, root, workers=1, progress=False)
+    loose = score_directory(
+        predictions, root, workers=2, progress=False, surface_dice_tolerance_mm=2.5
+    )
+    assert tight.summary["surface_dice_tolerance_mm"] == 2.0
+    assert loose.summary["surface_dice_tolerance_mm"] == 2.5
+    rows = {r["case_id"]: (r, s) for r, s in zip(tight.rows, loose.rows, strict=True)}
+    spacing = read_image(rows["case_10"][0]["reference_path"]).spacing_mm
+    shifted = _shifted(lesions["case_10"], 2)  # two voxels of 0.9 mm along x: 1.8 mm
+    for tolerance, row in ((2.0, rows["case_10"][0]), (2.5, rows["case_10"][1])):
+        expected = compute_metrics(
+            lesions["case_10"], shifted, spacing, surface_dice_tolerance_mm=tolerance
+        )["surface_dice"]
+        assert row["surface_dice"] == pytest.approx(expected)
+    assert rows["case_3"][0]["status"] == "missing" and rows["case_3"][0]["surface_dice"] == 0.0
+    nsd = tight.summary["overall"]["metrics"]["surface_dice"]
+    assert nsd["n"] == 4 and nsd["mean"] < 1.0
+    with pytest.raises(EvaluationError, match="tolerance"):
+        score_directory(predictions, root, progress=False, surface_dice_tolerance_mm=-1)

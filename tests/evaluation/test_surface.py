@@ -8,13 +8,8 @@ from scipy import ndimage
 
 from evaluation.conventions import PRESETS, Conventions
 from evaluation.errors import EvaluationError
-from evaluation.surface import (
-    hausdorff_percentile_mm,
-    percentile_mm,
-    surface_distances,
-    surface_voxels,
-    union_box,
-)
+from evaluation.surface import surface_distances, surface_voxels, union_box
+from evaluation.surface_stats import hausdorff_percentile_mm, percentile_mm
 
 
 def _pair(seed=0, shape=(16, 14, 6)):
@@ -61,7 +56,7 @@ def test_surface_distances_need_two_non_empty_masks():
         surface_distances(one, empty, (1.0, 1.0, 1.0), PRESETS["default"])
 
 
-@pytest.mark.parametrize("preset", ["default", "medpy", "isles-itk"])
+@pytest.mark.parametrize("preset", ["default", "medpy", "isles-itk", "deepmind"])
 def test_percentile_bounds(preset):
     conventions = PRESETS[preset]
     reference, prediction = _pair(4)
@@ -101,3 +96,27 @@ def test_local_search_is_exact_beyond_its_window():
     assert distances.reference_to_prediction.max() == pytest.approx(
         np.hypot(29 * 0.9, np.hypot(2 * 0.8, 5.0))
     )
+
+
+def test_inverted_cdf_takes_the_first_value_whose_weight_share_reaches_q():
+    values = np.array([3.0, 1.0, 10.0, 2.0])
+    assert percentile_mm(values, 50, "inverted-cdf") == 2.0  # shares 0.25, 0.5, 0.75, 1
+    assert percentile_mm(values, 51, "inverted-cdf") == 3.0
+    assert percentile_mm(values, 0, "inverted-cdf") == 1.0
+    assert percentile_mm(values, 100, "inverted-cdf") == 10.0
+    # A light far value: 3 of 3.01 units of area lie within 3 mm.
+    light = np.array([1.0, 1.0, 0.01, 1.0])
+    assert percentile_mm(values, 95, "inverted-cdf", light) == 3.0
+    assert percentile_mm(values, 95, "inverted-cdf") == 10.0
+    with pytest.raises(EvaluationError, match="does not take weights"):
+        percentile_mm(values, 95, "linear", light)
+
+
+def test_surfel_distances_carry_one_area_per_distance():
+    reference, prediction = _pair(5)
+    distances = surface_distances(reference, prediction, (0.9, 0.8, 5.0), PRESETS["deepmind"])
+    assert distances.reference_areas_mm2.shape == distances.reference_to_prediction.shape
+    assert distances.prediction_areas_mm2.shape == distances.prediction_to_reference.shape
+    assert (distances.reference_areas_mm2 > 0).all()
+    voxels = surface_distances(reference, prediction, (0.9, 0.8, 5.0), PRESETS["default"])
+    assert voxels.reference_areas_mm2 is None and voxels.prediction_areas_mm2 is None
