@@ -61,7 +61,8 @@ def main() -> None:
     type=_DIR,
     required=True,
     help="ISLES-layout folder (case_<n>/…OT…), a data-set root holding one "
-    "(TRAINING/, REFERENCE/), or <case_id>.nii[.gz] files.",
+    "(TRAINING/, REFERENCE/), an ISLES'24 root or its derivatives/ (lesion-msk; predictions "
+    "named <sub>.nii.gz), or <case_id>.nii[.gz] files.",
 )
 @click.option("--splits", type=_FILE, help="splits.json: folds and patients.")
 @click.option("--patients", "patients_csv", type=_FILE, help="CSV with columns case,patient.")

@@ -5,7 +5,8 @@
   early release's ``MR_MTT``); a prediction ``SMIR.<method>.<ID>.nii`` names the ``<ID>`` of the
   case's MTT volume.
 * **plain**: ``<case_id>.nii[.gz]`` on both sides (``case_3.nii.gz``). Plain prediction names
-  also pair with an ISLES-layout reference by case folder name.
+  also pair with an ISLES-layout reference by case folder name, and with an ISLES'24 (BIDS) tree
+  by subject folder name (``sub-stroke0014.nii.gz``; the tree's rules: :mod:`evaluation.bids`).
 
 The reference may also be a data-set root, as every ``isles2018`` command accepts: a folder
 holding ``TRAINING/`` and/or ``TESTING/`` partitions (or ``REFERENCE/``, the phantom's ground
@@ -18,9 +19,10 @@ Self-contained on purpose: ``evaluation`` never imports ``isles2018``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from evaluation import bids
 from evaluation.errors import EvaluationError
 
 #: A volume folder or file stem of the ISLES layout: modality token and SMIR id.
@@ -156,6 +158,7 @@ def find_partitions(root: Path, depth: int = _MAX_DEPTH) -> list[Path]:
 def resolve_reference(reference_dir: str | Path, prediction_dir: str | Path | None = None) -> Path:
     """The folder whose cases are the reference.
 
+    An ISLES'24 tree's subjects folder (:func:`evaluation.bids.find_subjects`); else
     ``reference_dir`` itself when it holds ``case_<n>`` folders or NIfTI files; else the one
     partition below it whose cases hold OT volumes (a TESTING partition has none). When several
     do (a phantom root: ``TRAINING/`` and ``REFERENCE/``, whose case ids overlap), the one that
@@ -168,6 +171,8 @@ def resolve_reference(reference_dir: str | Path, prediction_dir: str | Path | No
     reference_dir = Path(reference_dir)
     if not reference_dir.is_dir():
         raise EvaluationError(f"{reference_dir}: reference folder not found")
+    if (subjects := bids.find_subjects(reference_dir)) is not None:
+        return subjects  # an ISLES'24 tree: its derivatives/ (or the folder of sub-* folders)
     if is_isles_layout(reference_dir) or any(
         p.is_file() and _visible(p) and _nifti_stem(p) for p in reference_dir.iterdir()
     ):
@@ -201,7 +206,8 @@ def resolve_reference(reference_dir: str | Path, prediction_dir: str | Path | No
 
 
 def find_reference_cases(reference_dir: str | Path) -> tuple[list[CasePair], str]:
-    """Every reference case of a folder, in natural order, and the layout (``isles``/``plain``).
+    """Every case of a reference folder, in natural order, and the layout (``isles``, ``plain``
+    or ``isles24``: ISLES'24 ``sub-*`` folders).
 
     Raises:
         EvaluationError: see :func:`resolve_reference` (called without predictions).
@@ -209,6 +215,8 @@ def find_reference_cases(reference_dir: str | Path) -> tuple[list[CasePair], str
     reference_dir = resolve_reference(reference_dir)
     if is_isles_layout(reference_dir):
         cases, layout = [read_isles_case(p) for p in _case_folders(reference_dir)], "isles"
+    elif bids.subjects_folder(reference_dir) == reference_dir:
+        cases, layout = [CasePair(**vars(s)) for s in bids.read_subjects(reference_dir)], "isles24"
     else:
         cases = [
             CasePair(case_id=stem, reference_path=p)
@@ -267,16 +275,8 @@ def pair_cases(prediction_dir: str | Path, reference_dir: str | Path) -> Pairing
         if len(predictions) > 1:
             names = ", ".join(p.name for p in predictions)
             problem = "; ".join(filter(None, [problem, f"several predictions: {names}"]))
-        pairs.append(
-            CasePair(
-                case_id=case.case_id,
-                reference_path=case.reference_path,
-                prediction_path=predictions[0] if len(predictions) == 1 else None,
-                background_path=case.background_path,
-                smir_id=case.smir_id,
-                problem=problem,
-            )
-        )
+        prediction = predictions[0] if len(predictions) == 1 else None
+        pairs.append(replace(case, prediction_path=prediction, problem=problem))
     return Pairing(tuple(pairs), tuple(unmatched), layout, reference_dir)
 
 

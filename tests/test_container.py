@@ -155,7 +155,8 @@ def test_predictions_match_the_host(client, image, trained_run, phantom, tmp_pat
         ["predict", "/input", "--weights", "/weights", "--out", "/output", "--device", "cpu"],
         volumes={
             str(testing): {"bind": "/input", "mode": "ro"},
-            str(trained_run): {"bind": "/weights", "mode": "ro"},
+            # Only fold 0 was trained: name it (a run folder missing folds is refused).
+            str(trained_run / "fold_0"): {"bind": "/weights", "mode": "ro"},
             str(out): {"bind": "/output", "mode": "rw"},
         },
         network_mode="none",
@@ -170,7 +171,7 @@ def test_predictions_match_the_host(client, image, trained_run, phantom, tmp_pat
             "predict",
             str(testing),
             "--weights",
-            str(trained_run),
+            str(trained_run / "fold_0"),
             "--out",
             str(host),
             "--device",
@@ -188,7 +189,7 @@ def test_predictions_match_the_host(client, image, trained_run, phantom, tmp_pat
 @pytest.fixture(scope="module")
 def baked(client, image: str, trained_run: Path, tmp_path_factory) -> str:
     context = tmp_path_factory.mktemp("bake")
-    shutil.copytree(trained_run, context / "run")
+    shutil.copytree(trained_run / "fold_0", context / "run" / "fold_0")  # the fold trained
     (context / "Dockerfile").write_text(
         f"FROM {image}\nUSER root\nRUN rm -rf /opt/app/weights && mkdir /opt/app/weights\n"
         "COPY run/ /opt/app/weights/\nUSER app\n"
@@ -259,6 +260,36 @@ def test_an_unusable_output_is_one_line_before_any_case(client, baked, phantom, 
     assert logs.strip().splitlines()[-1].startswith("Error: /output"), logs
     if mount == "read-only":
         assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_an_isles24_folder_is_predicted_offline_on_the_ncct_grid(client, baked, tmp_path) -> None:
+    from isles2018.data.grid import grid_differences
+    from isles2018.phantom.generate import Request, generate_dataset
+
+    tree = tmp_path / "isles24"
+    generate_dataset(
+        Request(out=tree, cases=1, test_cases=2, seed=5, profile="ci", layout="isles24"),
+        progress=False,
+    )
+    testing = tree / "TESTING"
+    out = _writable(tmp_path / "out")
+    status, logs = _run(
+        client,
+        baked,
+        volumes={
+            str(testing): {"bind": "/input", "mode": "ro"},
+            str(out): {"bind": "/output", "mode": "rw"},
+        },
+        network_mode="none",
+        read_only=True,
+        tmpfs={"/tmp": ""},
+    )
+    assert status == 0, logs
+    assert "ISLES'24 layout" in logs
+    cases = discover_cases(testing)
+    assert sorted(p.name for p in out.iterdir()) == sorted(f"{c.case_id}.nii.gz" for c in cases)
+    for case in cases:
+        assert grid_differences(out / f"{case.case_id}.nii.gz", case.path(Modality.CT)) == []
 
 
 def test_entrypoint_defaults() -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from isles2018.config.model import ModelConfig, _check
 from isles2018.data.modalities import INPUT_CHANNELS, Modality
+from isles2018.data.placement import DEFAULT_SPACING_MM
 
 #: Channel tokens a network input may name (ISLES file-name tokens; ``CT_4DPWI`` means PWI_max).
 INPUT_TOKENS = tuple(m.token for m in (*INPUT_CHANNELS, Modality.DWI))
@@ -34,11 +35,15 @@ class PipelineConfig:
             segmentor reads ``inputs`` directly (stages 1 and 2).
         segmentor_sees_inputs: also feed the input channels to the segmentor beside the synthetic
             DWI (paper: no, Fig. 1; an ablation option).
+        resample_spacing_mm: in-plane spacing (mm) ISLES'24 slices are resampled to, on a
+            256×256 field (ours: the paper trained on ISLES 2018's ~0.9 mm 256² slices, which
+            keep their own grid; ISLES'24 is ~0.4 mm 512²).
     """
 
     inputs: tuple[str, ...] = tuple(m.token for m in INPUT_CHANNELS)
     adversarial: bool = True
     segmentor_sees_inputs: bool = False
+    resample_spacing_mm: float = DEFAULT_SPACING_MM
 
     def __post_init__(self) -> None:
         _check(len(self.inputs) > 0, "pipeline.inputs: at least one channel is needed")
@@ -48,6 +53,10 @@ class PipelineConfig:
         _check(
             not (self.adversarial and Modality.DWI.token in self.inputs),
             "pipeline.inputs: MR_DWI is the generator's target, not an input of a GAN stage",
+        )
+        _check(
+            0.1 <= self.resample_spacing_mm <= 5.0,
+            f"pipeline.resample_spacing_mm: {self.resample_spacing_mm} mm is not in 0.1..5 mm",
         )
 
     @property

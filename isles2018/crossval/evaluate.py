@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from isles2018.data.layout import Case
-from isles2018.data.modalities import DEFAULT_METHOD_NAME, Modality, prediction_name
+from isles2018.data.modalities import DEFAULT_METHOD_NAME
 from isles2018.data.splits import SPLITS_FILE, Splits
 from isles2018.errors import CheckpointError, CrossvalError, DataError
 from isles2018.files import atomic_path
@@ -110,11 +110,10 @@ def predict_fold(
     reused = 0
     for case in cases:
         try:
-            smir_id = case.smir_id(Modality.MTT)
+            target = out_dir / case.prediction_file(METHOD)
         except DataError as error:
             failed[case.case_id] = str(error)
             continue
-        target = out_dir / prediction_name(METHOD, smir_id)
         if target.is_file() and target.stat().st_mtime_ns > stamp:
             if record.get(case.case_id) == made_by:
                 reused += 1

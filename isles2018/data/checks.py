@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
+from isles2018.data.case import Case
 from isles2018.data.grid import grid_differences
-from isles2018.data.io import read_volume
-from isles2018.data.layout import Case
+from isles2018.data.io import read_series_max, read_volume
 from isles2018.data.modalities import Modality
 from isles2018.errors import DataError
 
@@ -26,9 +26,9 @@ class CaseReport:
 
     Attributes:
         case: the case.
-        shape: ``(X, Y, Z)`` of its CT_MTT, or None when unreadable.
+        shape: ``(X, Y, Z)`` of its reference volume (CT_MTT; ISLES'24: the NCCT), or None.
         timepoints: frames of its CT_4DPWI, or None.
-        spacing_mm: ``(x, y, z)`` of its CT_MTT, or None.
+        spacing_mm: ``(x, y, z)`` of its reference volume in mm, or None.
         problems: one readable line per problem; empty when the case is usable.
     """
 
@@ -48,35 +48,33 @@ def inspect_case(case: Case) -> CaseReport:
     """Read every volume of a case and collect its problems.
 
     Checked: the layout problems found by discovery, readability (including truncation), 3D vs
-    4D, one grid for all modalities (shape, spacing, origin, orientation; see
-    :mod:`isles2018.data.grid`),
-    finite values, binary ground truth.
+    4D, one grid for all modalities, that of the case's reference volume (shape, spacing, origin,
+    orientation; see :mod:`isles2018.data.grid`), finite values, binary ground truth (any
+    integer or float dtype holding only 0 and 1). The 4D series is read a few frames at a time.
     """
     problems = list(case.problems)
     shape = spacing = timepoints = None
-    grids: dict[Modality, tuple[int, ...]] = {}
+    readable: list[Modality] = []
     for modality, entry in sorted(case.files.items(), key=lambda kv: kv[0].value):
         try:
-            volume = read_volume(entry.path, ndim=4 if modality is Modality.PWI else 3)
+            if modality is Modality.PWI:
+                series = read_series_max(entry.path)
+                array, bad, timepoints = series.array, series.nonfinite, series.frames
+            else:
+                volume = read_volume(entry.path)
+                array, bad = volume.array, _nonfinite(volume.array)
         except DataError as error:
             problems.append(str(error))
             continue
-        array = volume.array
-        grids[modality] = array.shape[:3]
-        if modality is Modality.MTT:
+        readable.append(modality)
+        if modality is case.reference:  # a 3D volume: CT_MTT or the NCCT
             shape, spacing = array.shape[:3], volume.spacing_mm
-        if modality is Modality.PWI:
-            timepoints = array.shape[3]
-        if array.dtype.kind == "f":
-            bad = int(array.size - np.count_nonzero(np.isfinite(array)))
-            if bad:
-                problems.append(f"{entry.path}: {bad} NaN/inf value(s)")
-        if modality is Modality.OT:
-            values = np.unique(array)
-            if not np.isin(values, (0, 1)).all():
-                problems.append(f"{entry.path}: ground truth is not binary {{0, 1}}")
-    reference = Modality.MTT if Modality.MTT in grids else next(iter(grids), None)
-    for modality in grids:
+        if bad:
+            problems.append(f"{entry.path}: {bad} NaN/inf value(s)")
+        if modality is Modality.OT and not np.isin(np.unique(array), (0, 1)).all():
+            problems.append(f"{entry.path}: ground truth is not binary {{0, 1}}")
+    reference = case.reference if case.reference in readable else next(iter(readable), None)
+    for modality in readable:
         if modality is not reference:
             path, reference_path = case.files[modality].path, case.files[reference].path
             differences = grid_differences(path, reference_path)
@@ -85,6 +83,12 @@ def inspect_case(case: Case) -> CaseReport:
                     f"{path}: not on the grid of {reference_path.name}: {'; '.join(differences)}"
                 )
     return CaseReport(case, shape, timepoints, spacing, tuple(problems))
+
+
+def _nonfinite(array: np.ndarray) -> int:
+    if array.dtype.kind != "f":
+        return 0
+    return int(array.size - np.count_nonzero(np.isfinite(array)))
 
 
 def check_case(case: Case) -> list[str]:

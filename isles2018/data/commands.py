@@ -22,14 +22,17 @@ def run_inspect(data: Path) -> bool:
 
     cases = discover_cases(data)
     reports = [inspect_case(c) for c in tqdm(cases, desc="inspect", unit="case", leave=False)]
-    header = f"{'case':<10} {'split':<8} {'patient':<14} {'slices':>6} {'frames':>6} "
-    header += f"{'spacing_mm':<16} modalities"
+    # ISLES'24 subjects (sub-strokecase0001) are longer than ISLES 2018's case_<n>
+    width = max([10, *(len(r.case.case_id) + 1 for r in reports)])
+    patient_width = max([14, *(len(r.case.patient_id) + 1 for r in reports)])
+    header = f"{'case':<{width}} {'split':<8} {'patient':<{patient_width}} {'slices':>6} "
+    header += f"{'frames':>6} {'spacing_mm':<16} modalities"
     click.echo(header)
     for report in reports:
         case = report.case
         modalities = ",".join(sorted(m.token for m in case.files))
         click.echo(
-            f"{case.case_id:<10} {case.split:<8} {case.patient_id:<14} "
+            f"{case.case_id:<{width}} {case.split:<8} {case.patient_id:<{patient_width}} "
             f"{report.slices if report.slices is not None else '-':>6} "
             f"{report.timepoints if report.timepoints is not None else '-':>6} "
             f"{_format_spacing(report.spacing_mm):<16} {modalities}"
@@ -53,7 +56,8 @@ def run_inspect(data: Path) -> bool:
 @click.command("inspect")
 @click.argument("data", type=click.Path(path_type=Path))
 def inspect(data: Path) -> None:
-    """Check an ISLES 2018 folder: a table of cases and every problem; exit 1 on any problem."""
+    """Check an ISLES 2018 folder or ISLES'24 tree: a table of cases and every problem; exit 1
+    on any problem."""
     if not run_inspect(data):
         raise SystemExit(1)
 

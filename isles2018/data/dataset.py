@@ -34,15 +34,19 @@ class Batch:
     label: torch.Tensor
 
 
-def load_cases(cases: Sequence[Any], *, with_dwi: bool) -> list[Any]:
-    """Load each case once with its lesion mask (and MR_DWI if asked).
+def load_cases(
+    cases: Sequence[Any], *, with_dwi: bool, resample_spacing_mm: float | None = None
+) -> list[Any]:
+    """Load each case once with its lesion mask (and MR_DWI if asked); ISLES'24 cases are
+    resampled to ``resample_spacing_mm`` in plane (default: the data layer's).
 
     Returns:
         One :class:`isles2018.data.stack.CaseArrays` per case, in order.
     """
     from isles2018.data.stack import load_case_arrays
 
-    return [load_case_arrays(case, with_dwi=with_dwi, with_label=True) for case in cases]
+    options = {} if resample_spacing_mm is None else {"resample_spacing_mm": resample_spacing_mm}
+    return [load_case_arrays(case, with_dwi=with_dwi, with_label=True, **options) for case in cases]
 
 
 class SliceDataset(torch.utils.data.Dataset):

@@ -1,10 +1,11 @@
-"""One grid per case: the checks that every volume of a case lies on the CT_MTT's grid.
+"""One grid per case: the checks that every volume of a case lies on its reference grid.
 
-A volume on another grid (shifted origin, other spacing, other orientation) would be stacked
-voxel by voxel with the others and predicted on the wrong anatomy, silently; :func:`check_grids`
-refuses such a case before anything is computed and ``inspect`` reports it
-(:func:`grid_differences`). Submissions must copy the CT_MTT header exactly
-(:func:`geometry_differences`).
+The reference is the CT_MTT in ISLES 2018 and the NCCT in ISLES'24 (:attr:`Case.reference`).
+Grids are compared through the affines (spacing, origin, axis directions, oblique ones
+included) and the shapes. A volume on another grid would be stacked voxel by voxel with the
+others and predicted on the wrong anatomy, silently; :func:`check_grids` refuses such a case
+before anything is computed and ``inspect`` reports it (:func:`grid_differences`). Submissions
+must copy the CT_MTT header exactly (:func:`geometry_differences`).
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from isles2018.data.case import Case
 from isles2018.data.io import read_header
-from isles2018.data.layout import Case
 from isles2018.data.modalities import Modality
 from isles2018.errors import DataError
 
@@ -55,19 +56,22 @@ def grid_differences(path: Path, reference_path: Path) -> list[str]:
 
 
 def check_grids(case: Case, modalities: Iterable[Modality]) -> None:
-    """Refuse a case whose ``modalities`` do not all lie on its CT_MTT's grid (headers only).
+    """Refuse a case whose ``modalities`` do not all lie on its reference grid (the CT_MTT's in
+    ISLES 2018, the NCCT's in ISLES'24; headers only). Modalities the case lacks are skipped.
 
     Raises:
-        DataError: naming the first file off the grid and how it differs.
+        DataError: no reference volume, or naming the first file off the grid and how it differs.
     """
-    mtt = case.path(Modality.MTT)
+    reference = case.path(case.reference)
     for modality in modalities:
-        if modality is Modality.MTT or not case.has(modality):
+        if modality is case.reference or not case.has(modality):
             continue
-        differences = grid_differences(case.path(modality), mtt)
+        differences = grid_differences(case.path(modality), reference)
         if differences:
             path = case.path(modality)
-            raise DataError(f"{path}: not on the grid of {mtt.name}: {'; '.join(differences)}")
+            raise DataError(
+                f"{path}: not on the grid of {reference.name}: {'; '.join(differences)}"
+            )
 
 
 #: Header fields that define a grid: shape, spacing, origin, direction and how they are coded.

@@ -1,4 +1,4 @@
-"""Discovery of ISLES 2018 cases in a folder tree.
+"""Discovery of ISLES 2018 cases in a folder tree (ISLES'24 trees: :mod:`isles2018.data.isles24`).
 
 A data folder holds ``case_<n>`` folders, each holding one folder per volume named like its file:
 ``case_1/SMIR.Brain.XX.O.CT_MTT.345565/SMIR.Brain.XX.O.CT_MTT.345565.nii``. The folder given may
@@ -9,13 +9,12 @@ matched by their whole token (see :mod:`isles2018.data.modalities`), never by su
 
 from __future__ import annotations
 
-import errno
-import os
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from isles2018.data import isles24
+from isles2018.data.case import Case, broken_link, is_ignored
 from isles2018.data.modalities import REQUIRED, CaseFile, Modality, parse_smir_name
 from isles2018.data.patients import assign_patients
 from isles2018.errors import DataError
@@ -26,72 +25,8 @@ _NIFTI = re.compile(r"\.nii(\.gz)?$")
 _MAX_DEPTH = 4
 
 
-@dataclass(frozen=True)
-class Case:
-    """One ISLES case (a slab) as found on disk.
-
-    Attributes:
-        case_id: ``case_<n>`` as in the official zips.
-        patient_id: the patient the slab belongs to (two slabs may share one).
-        split: ``"training"`` or ``"testing"``.
-        folder: the case folder.
-        files: the volumes found, by modality.
-        missing: modalities the case's split requires but were not found.
-        duplicated: lines naming modalities found in more than one file.
-        broken: why the case folder cannot be read at all (a dangling link, a link loop), or
-            None; such a case is kept so that it is reported instead of silently dropped.
-    """
-
-    case_id: str
-    patient_id: str
-    split: str
-    folder: Path
-    files: dict[Modality, CaseFile] = field(hash=False, compare=False)
-    missing: tuple[Modality, ...] = ()
-    duplicated: tuple[str, ...] = ()
-    broken: str | None = None
-
-    @property
-    def problems(self) -> tuple[str, ...]:
-        """Layout problems found by discovery (unreadable folder, missing or duplicated
-        modalities)."""
-        if self.broken:
-            return (self.broken,)
-        missing = (f"missing {', '.join(m.token for m in self.missing)}",) if self.missing else ()
-        return (*missing, *self.duplicated)
-
-    @property
-    def number(self) -> int:
-        """The ``<n>`` of ``case_<n>``."""
-        return int(self.case_id.split("_")[1])
-
-    def has(self, modality: Modality) -> bool:
-        """Whether the case has a volume of this modality."""
-        return modality in self.files
-
-    def path(self, modality: Modality) -> Path:
-        """Path of a modality's volume.
-
-        Raises:
-            DataError: the case has no such volume.
-        """
-        if modality not in self.files:
-            raise DataError(f"{self.folder}: no {modality.token} volume")
-        return self.files[modality].path
-
-    def smir_id(self, modality: Modality) -> str:
-        """SMIR id of a modality's volume (digits)."""
-        if modality not in self.files:
-            raise DataError(f"{self.folder}: no {modality.token} volume")
-        return self.files[modality].smir_id
-
-
-def _ignored(path: Path) -> bool:
-    return path.name == "__MACOSX" or path.name.startswith(".")
-
-
 def _children(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if not _ignored(p))
+    return sorted(p for p in folder.iterdir() if not is_ignored(p))
 
 
 def find_partitions(root: Path) -> list[Path]:
@@ -125,7 +60,7 @@ def _scan_case(folder: Path) -> tuple[dict[Modality, CaseFile], list[str]]:
     found: dict[Modality, list[CaseFile]] = {}
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder)
-        if any(_ignored(Path(part)) for part in relative.parts) or not path.is_file():
+        if any(is_ignored(Path(part)) for part in relative.parts) or not path.is_file():
             continue
         if not _NIFTI.search(path.name):
             continue
@@ -144,22 +79,13 @@ def _scan_case(folder: Path) -> tuple[dict[Modality, CaseFile], list[str]]:
     return files, problems
 
 
-def _broken_link(folder: Path) -> str:
-    try:
-        folder.resolve(strict=True)
-    except RuntimeError:  # Python 3.11 raises this for a loop
-        return f"{folder}: symbolic link loop"
-    except OSError as error:
-        if error.errno == errno.ELOOP:
-            return f"{folder}: symbolic link loop"
-        return f"{folder}: broken symbolic link to {os.readlink(folder)} (target not found)"
-    return f"{folder}: not a folder"
-
-
 def discover_cases(root: Path) -> list[Case]:
     """Find every case under ``root``, training before testing, each sorted by case number.
 
-    ``root`` may also be a single ``case_<n>`` folder.
+    ``root`` may also be a single ``case_<n>`` folder. An ISLES'24 BIDS tree (a folder holding
+    ``rawdata/`` and/or ``derivatives/`` with ``sub-*`` folders, one of those two folders, a
+    ``sub-*`` folder, or a folder holding such trees named ``TRAIN*``/``TEST*``) is recognised
+    first and read by :func:`isles2018.data.isles24.discover`.
 
     Layout problems (a missing or duplicated modality) do not raise: they are recorded on the
     case so that ``isles2018 inspect`` can list every problem at once.
@@ -172,13 +98,18 @@ def discover_cases(root: Path) -> list[Case]:
         raise DataError(f"{root}: no such folder")
     if not root.is_dir():
         raise DataError(f"{root}: is a file, not a folder of ISLES cases")
+    if isles24.is_bids_tree(root):
+        return isles24.discover(root)
     only = None
     if CASE_FOLDER.match(root.name):  # a single case folder
         only, partitions = root, [root.parent]
     else:
         partitions = find_partitions(root)
     if not partitions:
-        raise DataError(f"{root}: no case_<n> folders found (expected the ISLES 2018 layout)")
+        raise DataError(
+            f"{root}: no case_<n> folders found (expected the ISLES 2018 layout, or an "
+            "ISLES'24 tree with sub-* folders in rawdata/ or derivatives/)"
+        )
     cases: list[Case] = []
     for partition in partitions:
         scanned = []
@@ -188,7 +119,7 @@ def discover_cases(root: Path) -> list[Case]:
             if folder.is_dir():
                 scanned.append((folder, *_scan_case(folder)))
             elif folder.is_symlink():  # dangling or looping: report it, never drop it
-                scanned.append((folder, {}, [_broken_link(folder)]))
+                scanned.append((folder, {}, [broken_link(folder)]))
         split = _split_of(partition, (files for _, files, _ in scanned))
         required = (*REQUIRED, Modality.OT) if split == "training" else REQUIRED
         scanned.sort(key=lambda item: int(CASE_FOLDER.match(item[0].name)[1]))
@@ -207,7 +138,7 @@ def discover_cases(root: Path) -> list[Case]:
                     broken=broken,
                 )
             )
-    cases.sort(key=lambda c: (c.split != "training", c.number))
+    cases.sort(key=lambda c: (c.split != "training", c.number, c.case_id))
     if only is not None:
         cases = [c for c in cases if c.folder == only]
     return cases

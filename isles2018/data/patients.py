@@ -1,6 +1,7 @@
-"""Which patient each case (slab) belongs to.
+"""Which patient each ISLES 2018 case (slab) belongs to.
 
-Order of precedence:
+(An ISLES'24 subject is its own patient: :mod:`isles2018.data.isles24` sets it.) Order of
+precedence:
 
 1. A ``cases.csv`` beside the data (in the partition folder or its parent) with the columns
    ``partition, case, patient`` — synthetic data sets carry their own. Rows whose partition is

@@ -93,6 +93,7 @@ def predict(
     A case that fails (bad or missing file) is reported and skipped; every other case is still
     written; the exit code is 1 if any case failed.
     """
+    from isles2018.data.case import ISLES24
     from isles2018.data.layout import discover_cases
     from isles2018.errors import ConfigError
     from isles2018.inference.predictor import Predictor
@@ -114,6 +115,8 @@ def predict(
             method_name=method_name,
         )
         click.echo(f"ensemble of {len(predictor.members)} checkpoint(s) on {predictor.device}")
+    layouts = sorted({"ISLES'24" if c.layout == ISLES24 else "ISLES 2018" for c in cases})
+    click.echo(f"{len(cases)} case(s) in {data} ({' and '.join(layouts)} layout)")
     report = predictor.predict_folder(
         cases, out, save_probabilities=save_probabilities, save_dwi=save_dwi
     )

@@ -20,7 +20,7 @@ import torch
 from isles2018.config import Config
 from isles2018.data.modalities import Modality
 from isles2018.data.normalise import NormStats
-from isles2018.data.stack import CaseArrays, from_slices
+from isles2018.data.stack import CaseArrays
 from isles2018.errors import CheckpointError, ConfigError
 from isles2018.inference.checkpoint import SIDECAR, WEIGHTS, load_checkpoint
 from isles2018.models import LESION_THRESHOLD, Models, run_pipeline
@@ -216,6 +216,7 @@ def predict_arrays(
             dwi_sum = restored if dwi_sum is None else dwi_sum + restored
             generators += 1
     probability /= len(members)
-    dwi = from_slices(dwi_sum / generators).astype(np.float32) if generators else None
-    volume = from_slices(probability)
+    # Back onto the case's grid (resampled when the slices were, ISLES'24), then thresholded.
+    dwi = arrays.to_volume(dwi_sum / generators).astype(np.float32) if generators else None
+    volume = arrays.to_volume(probability).astype(np.float32)
     return Prediction(volume, (volume >= LESION_THRESHOLD).astype(np.uint8), dwi)

@@ -21,11 +21,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 from tqdm import tqdm
 
 from isles2018.data.grid import check_grids
-from isles2018.data.io import write_like, write_prediction
+from isles2018.data.io import write_like
 from isles2018.data.layout import Case, discover_cases
 from isles2018.data.modalities import (
     DEFAULT_METHOD_NAME,
@@ -34,6 +35,7 @@ from isles2018.data.modalities import (
     Modality,
     prediction_name,
 )
+from isles2018.data.placement import DEFAULT_SPACING_MM
 from isles2018.errors import CheckpointError, ConfigError, DataError, UserError
 from isles2018.files import writable_folder
 from isles2018.inference.ensemble import Member, Prediction, load_members, predict_arrays, reads_dwi
@@ -101,6 +103,14 @@ class Predictor:
                 f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}"
             )
         self.members = list(members)
+        spacings = {m.config.pipeline.resample_spacing_mm for m in self.members}
+        if len(spacings) > 1:
+            raise CheckpointError(
+                f"the checkpoints resample ISLES'24 slices to different spacings "
+                f"({', '.join(f'{s:g} mm' for s in sorted(spacings))}); ensemble like with like"
+            )
+        #: In-plane spacing ISLES'24 slices are resampled to (the members' training spacing).
+        self.spacing_mm = spacings.pop() if spacings else DEFAULT_SPACING_MM
         self.device = resolve_device(device)
         self.tta = tta
         self.batch_size = batch_size
@@ -193,7 +203,9 @@ class Predictor:
         from isles2018.data.stack import load_case_arrays
 
         with_dwi = Modality.DWI in self.needs
-        arrays = load_case_arrays(case, with_dwi=with_dwi, with_label=False)
+        arrays = load_case_arrays(
+            case, with_dwi=with_dwi, with_label=False, resample_spacing_mm=self.spacing_mm
+        )
         return predict_arrays(
             self.members,
             arrays,
@@ -240,15 +252,16 @@ class Predictor:
         for case in tqdm(cases, desc=description, unit="case", disable=not progress):
             try:
                 prediction = self.predict_case(case)
-                mtt, smir_id = case.path(Modality.MTT), case.smir_id(Modality.MTT)
-                report.written[case.case_id] = write_prediction(
-                    prediction.mask, mtt, smir_id, out, self.method_name
-                )
-                stem = out / f"SMIR.{self.method_name}.{smir_id}"
+                # Written on the grid and header of the case's reference volume: the CT_MTT in
+                # ISLES 2018 (as the challenge requires), the NCCT in ISLES'24.
+                grid, name = case.path(case.reference), case.prediction_file(self.method_name)
+                mask = (np.asarray(prediction.mask) != 0).astype(np.uint8)
+                report.written[case.case_id] = write_like(out / name, mask, grid)
+                stem = out / name.split(".nii")[0]
                 if save_probabilities and prediction.probability is not None:
-                    write_like(Path(f"{stem}.probability.nii.gz"), prediction.probability, mtt)
+                    write_like(Path(f"{stem}.probability.nii.gz"), prediction.probability, grid)
                 if save_dwi and prediction.dwi is not None:
-                    write_like(Path(f"{stem}.dwi.nii.gz"), prediction.dwi, mtt)
+                    write_like(Path(f"{stem}.dwi.nii.gz"), prediction.dwi, grid)
             except UserError as error:
                 reason = str(error) if case.case_id in str(error) else f"{case.case_id}: {error}"
                 report.failed[case.case_id] = reason

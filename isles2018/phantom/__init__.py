@@ -1,4 +1,5 @@
-"""Digital CT perfusion stroke phantom: synthetic cases in the exact ISLES 2018 layout.
+"""Digital CT perfusion stroke phantom: synthetic cases in the exact ISLES 2018 layout (or, with
+``--layout isles24``, the ISLES'24 one: :mod:`isles2018.phantom.isles24`).
 
 Real anatomy (MNI ICBM152 2009 templates shipped by nilearn), indicator-dilution physics with a
 gamma-variate AIF, perfusion maps computed by block-circulant SVD deconvolution as clinical

@@ -1,4 +1,4 @@
-"""``isles2018 phantom``: generate a synthetic ISLES 2018 data set."""
+"""``isles2018 phantom``: generate a synthetic data set in the ISLES 2018 or ISLES'24 layout."""
 
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ from pathlib import Path
 
 import click
 
+from isles2018.phantom.isles24.names import SPELLINGS
+from isles2018.phantom.isles24.plan import GEOMETRIES, MASK_DTYPES
+from isles2018.phantom.request import LAYOUTS
 from isles2018.phantom.sampling import MAX_CASES, PROFILES
 
 
@@ -36,8 +39,44 @@ from isles2018.phantom.sampling import MAX_CASES, PROFILES
 @click.option(
     "--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Processes."
 )
-@click.option("--gzip", is_flag=True, help="Write .nii.gz instead of .nii.")
-@click.option("--five-d", is_flag=True, help="Store CT_4DPWI as (X, Y, Z, 1, T).")
+@click.option(
+    "--gzip/--no-gzip",
+    default=None,
+    help="Write .nii.gz or .nii [default: .nii for isles2018, .nii.gz for isles24].",
+)
+@click.option("--five-d", is_flag=True, help="Store the 4D series as (X, Y, Z, 1, T).")
+@click.option(
+    "--layout",
+    type=click.Choice(LAYOUTS),
+    default="isles2018",
+    show_default=True,
+    help="isles2018 (TRAINING/case_<n>/SMIR…) or isles24 (rawdata/ and derivatives/ trees).",
+)
+@click.option(
+    "--spelling",
+    type=click.Choice(list(SPELLINGS)),
+    default=None,
+    help="isles24: challenge (sub-strokecase0001/ses-0001, default) or sample "
+    "(sub-stroke0001/ses-01).",
+)
+@click.option(
+    "--geometry",
+    type=click.Choice(list(GEOMETRIES)),
+    default=None,
+    help="isles24: small (64×70×20, fast, default) or realistic (512×560×90, 0.4 mm, 2 mm slices).",
+)
+@click.option(
+    "--oblique/--axis-aligned",
+    default=None,
+    help="isles24: tilted affine, or axis-aligned with x and y flipped [default: oblique for "
+    "realistic, axis-aligned for small].",
+)
+@click.option(
+    "--mask-dtype",
+    type=click.Choice(MASK_DTYPES),
+    default=None,
+    help="isles24: dtype of the lesion masks [default: uint16].",
+)
 def phantom(
     out: Path,
     cases: int,
@@ -45,10 +84,16 @@ def phantom(
     seed: int,
     profile: str,
     workers: int,
-    gzip: bool,
+    gzip: bool | None,
     five_d: bool,
+    layout: str,
+    spelling: str | None,
+    geometry: str | None,
+    oblique: bool | None,
+    mask_dtype: str | None,
 ) -> None:
-    """Generate a synthetic CT perfusion stroke data set in the ISLES 2018 layout into OUT.
+    """Generate a synthetic CT perfusion stroke data set into OUT, in the ISLES 2018 layout or
+    (--layout isles24) the ISLES'24 one.
 
     Rerunning with the same options completes an interrupted run.
     """
@@ -63,9 +108,15 @@ def phantom(
         workers=workers,
         gzip=gzip,
         five_d=five_d,
+        layout=layout,
+        spelling=spelling,
+        geometry=geometry,
+        oblique=oblique,
+        mask_dtype=mask_dtype,
     )
     result = generate_dataset(request)
+    unit = "subject(s)" if layout == "isles24" else "case(s)"
     click.echo(
-        f"{out}: {result.generated} case(s) generated, {result.skipped} already complete; "
+        f"{out}: {result.generated} {unit} generated, {result.skipped} already complete; "
         f"manifest {result.manifest}"
     )

@@ -6,6 +6,10 @@ DWI: ``S = Σ_c f_c · S0_c · exp(−b · ADC_c)`` over GM, WM and CSF with ADC
 mirror tissue; magnitude (Rician) noise with σ = 4 % of white-matter S0. Skull, scalp and air
 give no signal (fat-suppressed EPI). CT: the noise-free baseline plus correlated noise, 1–3 HU
 darker in the lesion's parenchyma (early ischaemic hypodensity).
+
+ADC map (ISLES'24 layout): estimated as scanners do, from a b = 0 and the b = 1000 image,
+``ADC = ln(S_0 / S_1000) / b``, both with Rician noise; partial volume with CSF makes it
+bi-exponential at tissue borders, and noise biases it where the signal is low.
 """
 
 from __future__ import annotations
@@ -72,3 +76,37 @@ def plain_ct(
     image = baseline_hu - drop_hu * tissue_fraction * lesion
     image = image + correlated_noise(rng, baseline_hu.shape, noise_sd_hu)
     return np.rint(image).astype(np.int32)
+
+
+def b0_signal(fractions: dict[str, np.ndarray], lesion: np.ndarray) -> np.ndarray:
+    """Noise-free b = 0 signal ``Σ_c f_c · S0_c`` (T2 shine-through in the lesion), float32.
+
+    Args:
+        fractions: ``gm``, ``wm``, ``csf`` volume fractions, each ``(X, Y, Z)``.
+        lesion: ``(X, Y, Z)`` bool ground-truth lesion.
+    """
+    signal = np.zeros(lesion.shape, dtype=np.float32)
+    for name in ("gm", "wm", "csf"):
+        s0 = np.full(lesion.shape, S0[name], dtype=np.float32)
+        if name != "csf":
+            s0[lesion] *= T2_SHINE
+        signal += fractions[name] * s0
+    return signal
+
+
+def estimated_adc(b0_image: np.ndarray, dwi: np.ndarray, noise_sigma: float) -> np.ndarray:
+    """Two-point ADC ``ln(S_0 / S_1000) / b`` in 10⁻⁶ mm²/s (the unit scanners export), float32.
+
+    Args:
+        b0_image: ``(X, Y, Z)`` b = 0 magnitude image.
+        dwi: ``(X, Y, Z)`` b = 1000 magnitude image.
+        noise_sigma: Rician σ of both images (0 for noise-free ones).
+
+    Returns:
+        ``(X, Y, Z)``; 0 where the b = 0 signal is below ``max(5σ, 0.1 · S0_WM)`` (background,
+        bone), clipped to 0–4000.
+    """
+    valid = (b0_image > max(5.0 * noise_sigma, 0.1 * S0_WM)) & (dwi > 0)
+    ratio = np.divide(b0_image, dwi, out=np.ones_like(b0_image), where=valid)
+    adc = np.log(ratio) / B_VALUE * 1e6
+    return np.where(valid, np.clip(adc, 0.0, 4000.0), 0.0).astype(np.float32)

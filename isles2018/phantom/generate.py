@@ -1,5 +1,7 @@
 """Generating a whole data set: checks, plan, parallel workers, progress, resume, manifest.
 
+Either layout (:data:`isles2018.phantom.request.LAYOUTS`): ISLES 2018 cases
+(:mod:`isles2018.phantom.writer`) or ISLES'24 subjects (:mod:`isles2018.phantom.isles24.writer`).
 A run first records its parameters (an incomplete ``manifest.json``) and ``cases.csv``, then
 generates the cases that are not complete yet — largest first, in a process pool — and finally
 rewrites the manifest with the SHA-256 of every file. Rerunning with the same parameters after
@@ -20,9 +22,14 @@ from isles2018.data.checks import PHANTOM_GENERATOR
 from isles2018.data.checks import PHANTOM_MANIFEST as MANIFEST
 from isles2018.errors import PhantomError
 from isles2018.files import file_digest
-from isles2018.phantom import PHANTOM_VERSION
 from isles2018.phantom.anatomy import MNI_NOTICE, load_templates
-from isles2018.phantom.sampling import MAX_CASES, CasePlan, Profile, get_profile, plan_cases
+from isles2018.phantom.isles24 import writer as isles24_writer
+from isles2018.phantom.isles24.names import MASK
+from isles2018.phantom.isles24.plan import SubjectPlan, plan_subjects
+from isles2018.phantom.isles24.synthesis import DTYPES as ISLES24_DTYPES
+from isles2018.phantom.isles24.synthesis import UNITS as ISLES24_UNITS
+from isles2018.phantom.request import Request, validate
+from isles2018.phantom.sampling import CasePlan, Profile, plan_cases
 from isles2018.phantom.synthesis import synthesize_case
 from isles2018.phantom.writer import (
     CASES_CSV,
@@ -35,46 +42,7 @@ from isles2018.phantom.writer import (
     write_json,
 )
 
-
-@dataclass(frozen=True)
-class Request:
-    """What to generate.
-
-    Attributes:
-        out: data-set root.
-        cases: training cases (≥ 1).
-        test_cases: testing cases (≥ 0).
-        seed: data-set seed.
-        profile: ``isles``, ``ci`` or ``clean``.
-        workers: processes (1: in this process).
-        gzip: write ``.nii.gz`` instead of ``.nii``.
-        five_d: store CT_4DPWI as ``(X, Y, Z, 1, T)``.
-    """
-
-    out: Path
-    cases: int
-    test_cases: int = 0
-    seed: int = 0
-    profile: str = "isles"
-    workers: int = 1
-    gzip: bool = False
-    five_d: bool = False
-
-    def parameters(self) -> dict:
-        """What determines the data set's bytes (recorded in and checked against the manifest)."""
-        return {
-            "generator_version": PHANTOM_VERSION,
-            "seed": self.seed,
-            "profile": self.profile,
-            "cases": self.cases,
-            "test_cases": self.test_cases,
-            "gzip": self.gzip,
-            "five_d": self.five_d,
-        }
-
-    @property
-    def ext(self) -> str:
-        return ".nii.gz" if self.gzip else ".nii"
+__all__ = ["Request", "Result", "generate_dataset", "read_manifest"]
 
 
 @dataclass(frozen=True)
@@ -84,22 +52,6 @@ class Result:
     generated: int
     skipped: int
     manifest: Path
-
-
-def _validate(request: Request) -> Profile:
-    try:
-        profile = get_profile(request.profile)
-    except ValueError as error:
-        raise PhantomError(str(error)) from None
-    if request.cases < 1:
-        raise PhantomError(f"--cases must be at least 1, got {request.cases}")
-    if request.test_cases < 0:
-        raise PhantomError(f"--test-cases must be 0 or more, got {request.test_cases}")
-    if max(request.cases, request.test_cases) > MAX_CASES:
-        raise PhantomError(f"at most {MAX_CASES} cases per partition")
-    if request.workers < 1:
-        raise PhantomError(f"--workers must be at least 1, got {request.workers}")
-    return profile
 
 
 def _check_output(request: Request) -> None:
@@ -121,6 +73,12 @@ def _check_output(request: Request) -> None:
     if not isinstance(recorded, dict):
         raise PhantomError(f"{manifest} is not a phantom manifest; choose a new folder")
     wanted = request.parameters()
+    layouts = (recorded.get("layout", "isles2018"), request.layout)
+    if layouts[0] != layouts[1]:
+        raise PhantomError(
+            f"{out} holds a phantom data set in the {layouts[0]} layout, not {layouts[1]}; "
+            "use a new folder or the same parameters"
+        )
     differing = [
         f"{k} {recorded.get(k)!r} ≠ {v!r}" for k, v in wanted.items() if recorded.get(k) != v
     ]
@@ -132,26 +90,55 @@ def _check_output(request: Request) -> None:
 
 
 def _manifest(request: Request, files: dict[str, str], complete: bool) -> dict:
+    if request.layout == "isles24":
+        dtypes = {**ISLES24_DTYPES, MASK: request.isles24_options().mask_dtype}
+        units = ISLES24_UNITS
+    else:
+        dtypes, units = {m.token: dtype for m, dtype in DTYPES.items()}, UNITS
     return {
         "generator": PHANTOM_GENERATOR,
         "package_version": __version__,
         "parameters": request.parameters(),
         "complete": complete,
-        "dtypes": {m.token: dtype for m, dtype in DTYPES.items()},
-        "units": UNITS,
+        "dtypes": dtypes,
+        "units": units,
         "mni_notice": MNI_NOTICE,
         "files": dict(sorted(files.items())),
     }
 
 
-def _generate_one(plan: CasePlan, profile: Profile, out: Path, gzip: bool, five_d: bool) -> dict:
+Plan = CasePlan | SubjectPlan
+
+
+def _plans(request: Request, profile: Profile) -> list[Plan]:
+    if request.layout == "isles24":
+        return plan_subjects(request.seed, request.cases, request.test_cases, profile)
+    return plan_cases(request.seed, request.cases, request.test_cases, profile)
+
+
+def _paths(plan: Plan, request: Request) -> list[Path]:
+    """Every file of a case or subject, relative to the data-set root."""
+    if isinstance(plan, SubjectPlan):
+        return isles24_writer.subject_paths(plan, request.isles24_options())
+    return case_paths(plan, request.ext)
+
+
+def _complete(out: Path, plan: Plan, request: Request) -> bool:
+    if isinstance(plan, SubjectPlan):
+        return isles24_writer.is_complete(out, plan, request.isles24_options())
+    return is_complete(out, plan, request.ext)
+
+
+def _generate_one(plan: Plan, profile: Profile, request: Request) -> dict:
+    if isinstance(plan, SubjectPlan):
+        return isles24_writer.write_subject(plan, profile, request.out, request.isles24_options())
     case = synthesize_case(plan, profile)
-    return write_case(case, out, gzip=gzip, five_d=five_d)
+    return write_case(case, request.out, gzip=request.compressed, five_d=request.five_d)
 
 
-def _run_pool(request: Request, profile: Profile, todo: list[CasePlan], bar: tqdm) -> dict:
+def _run_pool(request: Request, profile: Profile, todo: list[Plan], bar: tqdm) -> dict:
     hashes: dict[str, str] = {}
-    args = (profile, request.out, request.gzip, request.five_d)
+    args = (profile, request)
     if request.workers == 1 or len(todo) <= 1:
         for plan in todo:
             hashes.update(_generate_one(plan, *args))
@@ -177,24 +164,27 @@ def generate_dataset(request: Request, *, progress: bool = True) -> Result:
     """Generate (or complete) a phantom data set.
 
     Raises:
-        PhantomError: bad counts, unknown profile, or a folder holding something else.
+        PhantomError: bad counts, unknown names, or a folder holding something else.
     """
-    profile = _validate(request)
+    profile = validate(request)
     _check_output(request)
     out = request.out
     out.mkdir(parents=True, exist_ok=True)
-    plans = plan_cases(request.seed, request.cases, request.test_cases, profile)
+    plans = _plans(request, profile)
     write_json(out / MANIFEST, _manifest(request, {}, complete=False))
-    write_cases_csv(out, plans)
-    # Incomplete cases are regenerated whole; write_case first removes their leftovers.
-    todo = [plan for plan in plans if not is_complete(out, plan, request.ext)]
+    if request.layout == "isles24":
+        isles24_writer.write_cases_csv(out, plans, request.isles24_options())
+    else:
+        write_cases_csv(out, plans)
+    # Incomplete cases are regenerated whole; the writers first remove their leftovers.
+    todo = [plan for plan in plans if not _complete(out, plan, request)]
     todo.sort(key=lambda plan: -plan.cost)
     with tqdm(total=len(todo), desc="phantom", unit="case", disable=not progress) as bar:
         hashes = _run_pool(request, profile, todo, bar)
     generated = {(plan.partition, plan.number) for plan in todo}
     for plan in plans:
         if (plan.partition, plan.number) not in generated:
-            for path in case_paths(plan, request.ext):
+            for path in _paths(plan, request):
                 hashes[path.as_posix()] = file_digest(out / path)
     hashes[CASES_CSV] = file_digest(out / CASES_CSV)
     write_json(out / MANIFEST, _manifest(request, hashes, complete=True))

@@ -6,7 +6,7 @@ import numpy as np
 
 from isles2018.phantom.aif import AifParameters, aif_hu
 from isles2018.phantom.noise import correlated_noise
-from isles2018.phantom.perfusion import Compartment, build_table, tissue_curves
+from isles2018.phantom.perfusion import Compartment, CurveTable, build_table, tissue_curves
 
 #: Venous output: the AIF dispersed (MTT 3 s), 5 s later, 1.3× its area (no partial volume).
 VENOUS_MTT_S, VENOUS_DELAY_S, VENOUS_GAIN = 3.0, 5.0, 1.3
@@ -32,6 +32,8 @@ def perfusion_series(
     frame_times_s: np.ndarray,
     rng: np.random.Generator,
     noise_sd_hu: float,
+    *,
+    table: CurveTable | None = None,
 ) -> np.ndarray:
     """Build the 4D series one slice at a time.
 
@@ -45,13 +47,15 @@ def perfusion_series(
         frame_times_s: ``(T,)`` acquisition times (s).
         rng: the case's generator (noise).
         noise_sd_hu: per-frame noise SD (HU), spatially correlated in-plane.
+        table: ``G`` of this AIF covering the frame times (built here when None).
 
     Returns:
         ``(X, Y, Z, T)`` int16 series in HU.
     """
     shape = baseline_hu.shape
     n_frames = len(frame_times_s)
-    table = build_table(aif, float(frame_times_s[-1]) + 1.0)
+    if table is None:
+        table = build_table(aif, float(frame_times_s[-1]) + 1.0)
     t_index, compartments, t_delay = tissue
     v_index, artery, vein, v_delay = vessels
     keep = (artery + vein) > 0.01

@@ -13,25 +13,19 @@ import numpy as np
 
 from isles2018.data.modalities import Modality
 from isles2018.phantom.aif import aif_hu
-from isles2018.phantom.anatomy import Anatomy, SlabGeometry, sample_anatomy, slab_geometry
+from isles2018.phantom.anatomy import Anatomy, sample_anatomy
 from isles2018.phantom.deconvolution import compute_maps
 from isles2018.phantom.dwi import diffusion, dwi_image, plain_ct
-from isles2018.phantom.lesion import (
-    CORE,
-    PENUMBRA,
-    PerfusionState,
-    SmoothField,
-    Stroke,
-    Thresholds,
-    calibrate,
-    lesion_mask,
-    perfusion_state,
-    random_field,
-)
+from isles2018.phantom.lesion import CORE, PENUMBRA, PerfusionState
 from isles2018.phantom.perfusion import Compartment
-from isles2018.phantom.sampling import CasePlan, Patient, Profile
+from isles2018.phantom.sampling import CasePlan, Profile
 from isles2018.phantom.series import baseline_frame_count, perfusion_series
-from isles2018.phantom.vasculature import affected_weight, vessel_fractions
+from isles2018.phantom.state import (
+    baseline_hu,
+    patient_geometry,
+    patient_stroke,
+    tissue_state,
+)
 
 TIME_STEP_S = 1.0
 #: Written maps cover brain voxels whose pre-contrast HU is parenchymal (CSF, bone excluded).
@@ -57,100 +51,6 @@ class CaseData:
     summary: dict
 
 
-@dataclass(frozen=True)
-class PatientStroke:
-    """A patient's stroke with its calibrated thresholds and healthy-tissue fields."""
-
-    stroke: Stroke
-    thresholds: Thresholds
-    heterogeneity: SmoothField
-    delay: SmoothField
-
-
-def patient_geometry(patient: Patient, slab_index: int) -> SlabGeometry:
-    """Geometry of slab 0 or 1 of a patient (the pose is the patient's, z the slab's)."""
-    return slab_geometry(
-        patient.slices,
-        patient.pixel_mm,
-        patient.slab_z_mm(slab_index),
-        patient.z_centre_mm,
-        patient.rotation_deg,
-        patient.scale,
-        patient.shift_mm,
-    )
-
-
-def patient_stroke(patient: Patient) -> PatientStroke:
-    """Draw the stroke fields, place the centre and calibrate on a preview of slab 0."""
-    rng = np.random.default_rng(patient.field_seed)
-    texture = random_field(rng, (15.0, 50.0))
-    jitter = random_field(rng, (8.0, 30.0))
-    rcbv = random_field(rng, (10.0, 30.0))
-    heterogeneity = random_field(rng, (10.0, 40.0))
-    delay = random_field(rng, (15.0, 50.0))
-    geometry = patient_geometry(patient, 0)
-    preview = sample_anatomy(geometry, patient.skull_thickness_mm, stride=2, sub_slices=1)
-    points = geometry.mni_points(stride=2)[:, preview.tissue >= 0.5]
-    weight = affected_weight(points, patient.occlusion, patient.hemisphere, patient.m2_division)
-    candidates = np.flatnonzero(weight >= 0.6)
-    if candidates.size == 0:
-        candidates = np.array([int(np.argmax(weight))]) if weight.size else np.array([], int)
-    centre = points[:, rng.choice(candidates)] if candidates.size else np.zeros(3)
-    stroke = Stroke(
-        occlusion=patient.occlusion,
-        hemisphere=patient.hemisphere,
-        m2_division=patient.m2_division,
-        centre_mm=np.asarray(centre, dtype=np.float32),
-        radii_mm=np.asarray(patient.radii_mm, dtype=np.float32),
-        texture=texture,
-        texture_amplitude=patient.texture_amplitude,
-        jitter=jitter,
-        jitter_amplitude=patient.jitter_amplitude,
-        rcbv_field=rcbv,
-    )
-    thresholds = calibrate(
-        stroke.severity(points),
-        geometry.voxel_ml * 4,
-        patient.lesion_ml,
-        patient.core_fraction,
-        patient.mismatch,
-    )
-    return PatientStroke(stroke, thresholds, heterogeneity, delay)
-
-
-def _zmajor(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Indices ``(x, y, z)`` of ``mask`` sorted by slice."""
-    z, x, y = np.nonzero(np.moveaxis(mask, 2, 0))
-    return x, y, z
-
-
-def _baseline_hu(patient: Patient, anatomy: Anatomy) -> np.ndarray:
-    f = anatomy.fractions
-    hu = {
-        "gm": patient.hu_gm,
-        "wm": patient.hu_wm,
-        "csf": patient.hu_csf,
-        "skull": patient.hu_skull,
-        "scalp": patient.hu_scalp,
-        "air": -1000.0,
-    }
-    return sum(np.float32(value) * f[name] for name, value in hu.items()).astype(np.float32)
-
-
-def _compartments(
-    patient: Patient, anatomy: Anatomy, index: tuple, state: PerfusionState, het: np.ndarray
-) -> list[Compartment]:
-    out = []
-    for name, cbf, cbv in (
-        ("gm", patient.cbf_gm, patient.cbv_gm),
-        ("wm", patient.cbf_wm, patient.cbv_wm),
-    ):
-        flow = cbf * het * state.rcbf
-        volume = cbv * (1.0 + 0.5 * (het - 1.0)) * state.rcbv
-        out.append(Compartment(anatomy.fractions[name][index], flow, 60.0 * volume / flow))
-    return out
-
-
 def synthesize_case(plan: CasePlan, profile: Profile) -> CaseData:
     """Generate one case (deterministic in the plan)."""
     patient = plan.patient
@@ -161,41 +61,19 @@ def synthesize_case(plan: CasePlan, profile: Profile) -> CaseData:
     f = anatomy.fractions
     tissue = anatomy.tissue
     mni = geometry.mni_points()
-
-    index = _zmajor(tissue > 1e-3)
-    points = mni[(slice(None), *index)]
-    severity = stroke.stroke.severity(points)
-    wm_share = f["wm"][index] / tissue[index]
-    normal_delay = np.clip(
-        0.5 + 0.5 * wm_share + 0.2 * stroke.delay(points),
-        0.05 + 0.5 * wm_share,
-        0.95 + wm_share / 2,
-    )
-    state = perfusion_state(
-        severity, stroke.thresholds, normal_delay, stroke.stroke.rcbv_field(points)
-    )
-    het = 1.0 + 0.05 * np.clip(stroke.heterogeneity(points), -2.0, 2.0)
-    compartments = _compartments(patient, anatomy, index, state, het)
-    lesion = np.zeros(tissue.shape, dtype=bool)
-    lesion[index] = lesion_mask(stroke.stroke, points, severity, stroke.thresholds, tissue[index])
-
-    vessel_index = _zmajor((anatomy.brain > 1e-3) | (f["csf"] > 1e-3))  # inside the skull
-    vessel_points = mni[(slice(None), *vessel_index)]
-    artery, vein = vessel_fractions(vessel_points)
-    zeros = np.zeros(artery.shape, dtype=np.float32)
-    vessel_delay = perfusion_state(
-        stroke.stroke.severity(vessel_points), stroke.thresholds, zeros, zeros
-    ).delay_s
+    grid = tissue_state(patient, stroke, anatomy, mni)
     del mni
+    index, state, compartments, lesion = grid.index, grid.perfusion, grid.compartments, grid.lesion
+    vessel_index, artery, vein = grid.vessel_index, grid.artery, grid.vein
 
     n_frames = patient.frames
     frame_times = np.arange(n_frames) * TIME_STEP_S
-    baseline = _baseline_hu(patient, anatomy)
+    baseline = baseline_hu(patient, anatomy)
     pwi = perfusion_series(
         patient.aif,
         baseline,
         (index, compartments, state.delay_s),
-        (vessel_index, artery, vein, vessel_delay),
+        (vessel_index, artery, vein, grid.vessel_delay_s),
         frame_times,
         rng,
         patient.noise_sd_hu,
@@ -224,7 +102,7 @@ def synthesize_case(plan: CasePlan, profile: Profile) -> CaseData:
         Modality.DWI: dwi,
         Modality.OT: lesion.astype(np.uint8),
     }
-    truth = _truth_arrays(anatomy, index, state, compartments, severity, lesion, adc, baseline)
+    truth = _truth_arrays(anatomy, index, state, compartments, grid.severity, lesion, adc, baseline)
     truth.update(
         artery=_scatter(tissue.shape, vessel_index, artery, np.float16),
         vein=_scatter(tissue.shape, vessel_index, vein, np.float16),

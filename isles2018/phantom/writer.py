@@ -20,7 +20,9 @@ import json
 import os
 import shutil
 import zipfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -191,11 +193,17 @@ def write_case(case: CaseData, out: Path, *, gzip: bool, five_d: bool) -> dict[s
     return {path.as_posix(): file_digest(out / path) for path in case_paths(plan, ext)}
 
 
-def write_cases_csv(out: Path, plans: list[CasePlan]) -> None:
-    """``cases.csv`` with the columns of ``isles2018/data/isles2018_cases.csv``.
+def write_cases_table(
+    out: Path, plans: Sequence[Any], row: Callable[[Any], tuple[str, str, int, int]]
+) -> None:
+    """``cases.csv`` with the columns of ``isles2018/data/isles2018_cases.csv``, for either layout.
 
     Testing cases are listed twice: under ``TESTING`` and under ``REFERENCE`` (their ground-truth
     tree), so that a tool reading the reference folder finds its patients by the folder's name.
+
+    Args:
+        plans: the cases (each with ``partition``).
+        row: plan → ``(case, patient, slices, ctp_timepoints)``.
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -204,8 +212,20 @@ def write_cases_csv(out: Path, plans: list[CasePlan]) -> None:
         for plan in plans:
             if partition is not None and plan.partition != "TESTING":
                 continue
-            p = plan.patient
-            name = partition or plan.partition
-            writer.writerow((name, plan.case_id, p.patient_id, p.slices, p.frames))
+            writer.writerow((partition or plan.partition, *row(plan)))
     with atomic_path(out / CASES_CSV) as temporary:
         temporary.write_text(buffer.getvalue())
+
+
+def write_cases_csv(out: Path, plans: list[CasePlan]) -> None:
+    """:func:`write_cases_table` of an ISLES 2018 layout data set."""
+    write_cases_table(
+        out,
+        plans,
+        lambda plan: (
+            plan.case_id,
+            plan.patient.patient_id,
+            plan.patient.slices,
+            plan.patient.frames,
+        ),
+    )

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
+from isles2018.data.case import ISLES24, Case
 from isles2018.data.grid import geometry_differences
 from isles2018.data.io import read_mask, stored_dtype
-from isles2018.data.layout import Case
 from isles2018.data.modalities import Modality
-from isles2018.errors import DataError
+from isles2018.errors import DataError, SubmissionError
 
 PREDICTION = re.compile(r"^SMIR\.(?P<method>[A-Za-z0-9_\-]+)\.(?P<smir_id>\d+)\.nii$")
 _INTEGER_TYPES = (np.uint8, np.uint16, np.int8, np.int16, np.int32, np.uint32)
@@ -70,8 +70,17 @@ def validate_submission(
         folder: the folder holding the prediction files.
         cases: the discovered TESTING cases.
         method_name: require this ``<method>`` in every file name (None: any one name).
+
+    Raises:
+        SubmissionError: the cases are ISLES'24 ones (that challenge takes no such folder).
     """
     folder = Path(folder)
+    isles24 = [c.case_id for c in cases if c.layout == ISLES24]
+    if isles24:
+        raise SubmissionError(
+            f"{isles24[0]} is an ISLES'24 case: these checks are the ISLES 2018 challenge's; "
+            "score ISLES'24 predictions with `isles-eval score --preset isles24`"
+        )
     if not folder.is_dir():
         return SubmissionReport(0, (f"{folder}: not a folder",), ())
     by_id = {case.smir_id(Modality.MTT): case for case in cases if case.has(Modality.MTT)}

@@ -25,19 +25,30 @@ def check_dwi(cases: Sequence[Any], config: Config) -> None:
     """Stop at once when the config needs MR_DWI and some training case has none.
 
     Raises:
-        TrainingError: naming the stage, the count, and the stages that can run without DWI.
+        TrainingError: naming the stage, the count, the file expected for the first such case
+            when the layout names one (ISLES'24: the follow-up DWI co-registered to the NCCT),
+            and the stages that can run without DWI.
     """
     from isles2018.data.modalities import Modality
 
     if not config.pipeline.needs_dwi:
         return
-    missing = [c.case_id for c in cases if not c.has(Modality.DWI)]
-    if missing:
-        raise TrainingError(
-            f"config {config.name!r} needs MR_DWI, but {len(missing)} of {len(cases)} training "
-            f"cases have none (the public ISLES 2018 release has no MR_DWI); stages that train "
-            f"without it: {', '.join(runnable_without_dwi())}"
+    missing = [c for c in cases if not c.has(Modality.DWI)]
+    if not missing:
+        return
+    expected = next((c for c in missing if Modality.DWI in c.expected), None)
+    if expected is not None:
+        why = (
+            f"{expected.case_id} has no follow-up DWI co-registered to the NCCT: "
+            f"{expected.expected[Modality.DWI]} not found"
         )
+    else:
+        why = "the public ISLES 2018 release has no MR_DWI"
+    raise TrainingError(
+        f"config {config.name!r} needs MR_DWI, but {len(missing)} of {len(cases)} training "
+        f"cases have none ({why}); stages that train without it: "
+        f"{', '.join(runnable_without_dwi())}"
+    )
 
 
 def _comparable(config: Config) -> dict[str, Any]:

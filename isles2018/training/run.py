@@ -221,7 +221,9 @@ def train_run(
         trained_epochs(out / f"fold_{fold.fold}", epochs=config.optim.epochs, resume=resume)
     needed = {c for fold in chosen for c in (*fold.train, *fold.val)}
     loaded = load_cases(
-        [c for c in cases if c.case_id in needed], with_dwi=config.pipeline.needs_dwi
+        [c for c in cases if c.case_id in needed],
+        with_dwi=config.pipeline.needs_dwi,
+        resample_spacing_mm=config.pipeline.resample_spacing_mm,
     )
     arrays = {a.case_id: a for a in loaded}
     # Everything is checked and read before the run folder is written: a failed start leaves

@@ -84,7 +84,8 @@ def test_no_cases_is_one_line(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert (
         result.output.strip() == f"Error: {tmp_path}: no case_<n> folders found "
-        "(expected the ISLES 2018 layout)"
+        "(expected the ISLES 2018 layout, or an ISLES'24 tree with sub-* folders in rawdata/ "
+        "or derivatives/)"
     )
 
 

@@ -293,9 +293,7 @@ def test_numpy_scalars_are_written_as_plain_numbers(tmp_path):
     assert read_json(tmp_path / "summary.json") == {"n": 3, "mean": 0.25}
 
 
-def test_surface_dice_tolerance_reaches_every_case_and_failed_cases_score_zero(
-    challenge, lesions
-):
+def test_surface_dice_tolerance_reaches_every_case_and_failed_cases_score_zero(challenge, lesions):
     root, predictions = challenge
     tight = score_directory(predictions, root, workers=1, progress=False)
     loose = score_directory(
