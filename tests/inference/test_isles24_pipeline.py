@@ -16,10 +16,11 @@ from click.testing import CliRunner
 
 from evaluation.cli import main as eval_main
 from isles2018.config import load_config, with_overrides
+from isles2018.crossval.evaluate import evaluate_run
 from isles2018.data.case import ISLES24
 from isles2018.data.grid import grid_differences
 from isles2018.data.io import read_volume
-from isles2018.data.layout import discover_cases
+from isles2018.data.layout import discover_cases, training_cases
 from isles2018.data.modalities import Modality
 from isles2018.inference import Predictor
 from isles2018.phantom.generate import Request, generate_dataset
@@ -53,6 +54,12 @@ def test_a_gan_stage_trains_and_predicts_on_the_ncct_grid(
         progress=False,
     )  # fmt: skip
     assert result.epoch == 1 and result.val_dice is not None
+    crossval = evaluate_run(
+        run, training_cases(isles24_phantom / "TRAINING"), device=torch.device("cpu"),
+        workers=1, progress=False,
+    )  # fmt: skip
+    assert crossval.fold_dice.keys() == {0} and crossval.failed == []
+    assert crossval.missing == (1,)  # fold 1 was not trained: listed, not scored
     testing = isles24_phantom / "TESTING"
     cases = discover_cases(testing)
     assert [c.layout for c in cases] == [ISLES24, ISLES24]
