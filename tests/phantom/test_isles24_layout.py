@@ -8,10 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from phantom_helpers import DATASET_SEED
 
 from isles2018.data.grid import grid_differences
 from isles2018.data.io import header_shape, read_volume, stored_dtype
-from isles2018.phantom.generate import read_manifest
+from isles2018.phantom.generate import Request, generate_dataset, read_manifest
 
 MAPS = ("tmax", "mtt", "cbf", "cbv")
 
@@ -221,3 +222,25 @@ def test_the_isles2018_layout_is_written_as_before(ci_dataset: Path) -> None:
         "CT", "CT_4DPWI", "CT_CBF", "CT_CBV", "CT_MTT", "CT_Tmax", "MR_DWI", "OT",
     }  # fmt: skip
     assert not list(ci_dataset.rglob("rawdata")) and not list(ci_dataset.rglob("*.gz"))
+
+
+@pytest.mark.parametrize("gzip", [True, False])
+def test_inspect_passes_on_every_variant_of_the_layout(
+    isles24_dataset: Path, isles24_sample_dataset: Path, tmp_path: Path, gzip: bool
+) -> None:
+    from click.testing import CliRunner
+
+    from isles2018.cli import main
+
+    plain = tmp_path / "plain"
+    generate_dataset(
+        Request(out=plain, cases=1, seed=DATASET_SEED, profile="ci", layout="isles24", gzip=gzip),
+        progress=False,
+    )
+    for root in (isles24_dataset, isles24_sample_dataset, plain):
+        for partition in ("TRAINING", "TESTING"):
+            if not (root / partition).is_dir():
+                continue
+            result = CliRunner().invoke(main, ["inspect", str(root / partition)])
+            assert result.exit_code == 0, (root, partition, result.output)
+            assert result.output.strip().splitlines()[-1].endswith("0 case(s) with problems")

@@ -97,6 +97,12 @@ def test_cli_validate_and_package(testing: Path, tmp_path: Path) -> None:
     assert len(names) == 4 and "MANIFEST.json" in names
     for entry in manifest["files"]:
         assert entry["sha256"] == _sha256(sub / entry["name"])
+    before = sorted(p.name for p in tmp_path.iterdir())
+    (tmp_path / ".tmp-999999999-submission.zip").write_bytes(b"PK half")  # a kill mid-write
+    again = runner.invoke(
+        main, ["package-submission", str(sub), "--data", str(testing), "-o", str(archive)]
+    )
+    assert again.exit_code == 0 and sorted(p.name for p in tmp_path.iterdir()) == before
     (sub / "extra.nii").write_bytes(b"")
     refused = runner.invoke(
         main,
