@@ -4,10 +4,12 @@ Prints, for fp32 and bf16 autocast: seconds per step, slices per second, the mod
 achieved (FLOPs of one step counted by ``torch.utils.flop_counter.FlopCounterMode``: every
 convolution and matmul, forward and backward) and its ratio to this machine's matmul peak of the
 same precision, measured in the same run (``torch.matmul`` of large square matrices, best of a
-measurement before and one after the timed steps).
+measurement before and one after the timed steps), and the projected wall time of the paper's
+schedule at that speed (700 epochs × 376 training slices per fold × 4 folds). ``--compile``
+times each ``runtime.compile`` mode in the same run (compilation happens in the warm-up steps).
 
     python benchmarks/training.py                      # CPU: batch 2 (batch 6 is slow there)
-    python benchmarks/training.py --device cuda --batch 6
+    python benchmarks/training.py --device cuda --batch 6 --compile off max-autotune
 """
 
 from __future__ import annotations
@@ -19,11 +21,15 @@ import torch
 from _peak import matmul_peak, synchronise
 from torch.utils.flop_counter import FlopCounterMode
 
-from isles2018.config import load_config, with_overrides
+from isles2018.config import COMPILE_MODES, load_config, with_overrides
 from isles2018.data.dataset import Batch
 from isles2018.models import build_models
 from isles2018.models.device import resolve_device
+from isles2018.training.compilation import compile_models
 from isles2018.training.step import make_optimisers, train_step
+
+#: The paper's schedule on the real data: 700 epochs over ≈ 376 training slices, 4 folds.
+SCHEDULE_SLICES = 700 * 376 * 4
 
 
 def make_batch(batch: int, size: int, device: torch.device) -> Batch:
@@ -48,11 +54,12 @@ def step_flops(config, batch: Batch, device: torch.device) -> int:
     return counter.get_total_flops()
 
 
-def time_steps(config, batch, device, amp, warmup: int, steps: int) -> float:
-    """Median seconds per training step."""
+def time_steps(config, batch, device, amp, warmup: int, steps: int, compile: str = "off") -> float:
+    """Median seconds per training step (after ``warmup`` steps, which include compilation)."""
     torch.manual_seed(0)
-    models = build_models(config).to(device, channels_last=True)
-    optimisers = make_optimisers(models, config.optim)
+    plain = build_models(config).to(device, channels_last=True)
+    optimisers = make_optimisers(plain, config.optim)
+    models = compile_models(plain, compile, device)
     for _ in range(warmup):
         train_step(models, optimisers, batch, config.loss, amp=amp)
     synchronise(device)
@@ -76,6 +83,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=None, help="default 1 / 5")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
     parser.add_argument("--precision", nargs="+", default=["fp32", "bf16"])
+    parser.add_argument(
+        "--compile", nargs="+", default=["off"], choices=list(COMPILE_MODES), help="modes to time"
+    )
     args = parser.parse_args()
 
     device = resolve_device(args.device)
@@ -99,20 +109,37 @@ def main() -> None:
         f"{args.size}x{args.size}, batch {batch_size}, channels_last; "
         f"{flops / 1e9:.1f} GFLOP per step ({flops / batch_size / 1e9:.1f} per slice)"
     )
-    print(f"{'precision':<10}{'s/step':>9}{'slices/s':>10}{'TFLOP/s':>9}{'peak':>8}{'ratio':>8}")
+    header = f"{'precision':<10}{'compile':<14}{'s/step':>9}{'slices/s':>10}{'TFLOP/s':>9}"
+    print(f"{header}{'peak':>8}{'ratio':>8}{'schedule':>12}{'vs off':>8}")
     for precision in args.precision:
         dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[precision]
         size, repeats = (8192, 10) if gpu else (2048, 10)
         amp = dtype if precision == "bf16" else None
         # Peak before and after the steps, best of both: on a shared machine the load changes.
         peak = matmul_peak(device, dtype, size, repeats)
-        seconds = time_steps(config, batch, device, amp, warmup, steps)
+        seconds = {
+            mode: time_steps(config, batch, device, amp, warmup, steps, mode)
+            for mode in args.compile
+        }
         peak = max(peak, matmul_peak(device, dtype, size, repeats))
-        achieved = flops / seconds
-        print(
-            f"{precision:<10}{seconds:>9.3f}{batch_size / seconds:>10.2f}"
-            f"{achieved / 1e12:>9.3f}{peak / 1e12:>8.3f}{achieved / peak:>8.1%}"
-        )
+        for mode, step in seconds.items():
+            achieved, rate = flops / step, batch_size / step
+            ratio = f"{seconds['off'] / step:>7.2f}x" if "off" in seconds else f"{'-':>8}"
+            print(
+                f"{precision:<10}{mode:<14}{step:>9.3f}{rate:>10.2f}{achieved / 1e12:>9.3f}"
+                f"{peak / 1e12:>8.3f}{achieved / peak:>8.1%}{_duration(SCHEDULE_SLICES / rate):>12}"
+                f"{ratio}"
+            )
+    print(f"schedule: {SCHEDULE_SLICES:,} slice-steps (700 epochs x 376 slices x 4 folds)")
+
+
+def _duration(seconds: float) -> str:
+    """``3.2 d``, ``4.5 h`` or ``12 min``."""
+    if seconds >= 2 * 86400:
+        return f"{seconds / 86400:.1f} d"
+    if seconds >= 2 * 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 60:.0f} min"
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from isles2018.config.loading import (
 from isles2018.config.model import ATTENTION_BUDGET_GIB, attention_matrix_gib
 from isles2018.config.schema import (
     ABLATION_STAGES,
+    COMPILE_MODES,
     INPUT_TOKENS,
     INVERSE_FREQUENCY,
     STAGES,
@@ -34,6 +35,7 @@ from isles2018.config.schema import (
 __all__ = [
     "ABLATION_STAGES",
     "ATTENTION_BUDGET_GIB",
+    "COMPILE_MODES",
     "INPUT_TOKENS",
     "INVERSE_FREQUENCY",
     "STAGES",

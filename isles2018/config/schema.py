@@ -21,6 +21,8 @@ STAGES = ("dwi-unet", "perfusion-unet", "gan", "gan-gn-maxout")
 #: Every stage the ablation can train: Table 1's four, then variants the paper names without
 #: a score (stage 4 with self-attention and inverse-frequency CE, §3.2 and the abstract).
 ABLATION_STAGES = (*STAGES, "gan-gn-maxout-attn")
+#: ``runtime.compile`` values: eager, or a ``torch.compile`` mode.
+COMPILE_MODES = ("off", "default", "max-autotune")
 #: ``loss.ce_class_weights`` value that derives the weights from the training fold's labels.
 INVERSE_FREQUENCY = "inverse-frequency"
 
@@ -195,6 +197,12 @@ class RuntimeConfig:
         checkpoint_every_epochs: checkpoint period; the last epoch is always saved.
         validate_every_epochs: validation Dice period; the last epoch is always validated.
         num_threads: CPU threads for torch (0 = torch's default).
+        compile: ``off`` (eager, the default), ``default`` or ``max-autotune``: ``torch.compile``
+            the generator, segmentor and discriminator with this inductor mode for training and
+            validation (:mod:`isles2018.training.compilation`). ``max-autotune`` searches kernel
+            configurations at the first step (minutes) and, on CUDA, replays steps as CUDA
+            graphs. Checkpoints hold the plain networks either way; where compilation is
+            unavailable the run logs one line and trains eagerly.
     """
 
     seed: int = 0
@@ -205,9 +213,14 @@ class RuntimeConfig:
     checkpoint_every_epochs: int = 10
     validate_every_epochs: int = 1
     num_threads: int = 0
+    compile: str = "off"
 
     def __post_init__(self) -> None:
         _check(self.device in ("auto", "cpu", "cuda"), f"runtime.device: {self.device!r}")
+        _check(
+            self.compile in COMPILE_MODES,
+            f"runtime.compile must be {'|'.join(COMPILE_MODES)}: {self.compile!r}",
+        )
         _check(self.amp in ("auto", "bf16", "off"), f"runtime.amp: {self.amp!r}")
         _check(self.folds >= 2, f"runtime.folds must be >= 2, got {self.folds}")
         _check(self.checkpoint_every_epochs >= 1, "runtime.checkpoint_every_epochs must be >= 1")

@@ -56,12 +56,13 @@ def _comparable(config: Config) -> dict[str, Any]:
     data.pop("name")
     data["optim"].pop("epochs")  # a resumed run may be extended
     data["runtime"].pop("device")
+    data["runtime"].pop("compile")  # eager or compiled, the same networks and arithmetic
     return data
 
 
 def check_same_config(stored: Path, config: Config) -> None:
-    """Refuse a run folder whose ``config.json`` differs from ``config`` (epochs and device may
-    differ: a resumed run may be extended, or moved to another device).
+    """Refuse a run folder whose ``config.json`` differs from ``config`` (epochs, device and
+    ``runtime.compile`` may differ: a resumed run may be extended, moved or compiled).
 
     Raises:
         TrainingError: the stored config differs.

@@ -35,6 +35,7 @@ from isles2018.inference.checkpoint import (
     save_checkpoint,
 )
 from isles2018.models import build_models
+from isles2018.training.compilation import compile_models
 from isles2018.training.distributed import DistributedContext
 from isles2018.training.losses import fold_class_weights
 from isles2018.training.metrics_log import (
@@ -64,6 +65,10 @@ class FoldResult:
 
 def _seed(*parts: int) -> int:
     return int(np.random.SeedSequence(list(parts)).generate_state(1)[0])
+
+
+def _quiet(_: str) -> None:
+    """Log of the ranks other than the first: nothing."""
 
 
 def _gather_rng(generator: torch.Generator, context: DistributedContext) -> dict[str, torch.Tensor]:
@@ -128,7 +133,9 @@ def train_fold(
         (folder / METRICS).unlink()  # a run that never reached its first checkpoint
     folder.mkdir(parents=True, exist_ok=True)
     amp = amp_dtype(config.runtime, device)
-    wrapped = context.wrap(models, device)
+    # Compiled (or DDP) wrappers share the plain networks' parameters; checkpoints use `models`.
+    log = tqdm.write if context.is_main else _quiet
+    wrapped = compile_models(context.wrap(models, device), config.runtime.compile, device, log=log)
     epochs, val_dice = config.optim.epochs, None
     for epoch in range(start, epochs):
         begin = time.perf_counter()
@@ -143,7 +150,7 @@ def train_fold(
         last = done == epochs
         if context.is_main and (last or done % config.runtime.validate_every_epochs == 0):
             per_case = validate(
-                models, val_cases, stats, device=device, amp=amp,
+                wrapped, val_cases, stats, device=device, amp=amp,
                 batch_size=config.optim.batch_size, channels_last=config.runtime.channels_last,
             )  # fmt: skip
             val_dice = float(np.mean(list(per_case.values()))) if per_case else None
