@@ -54,7 +54,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
 
 #: Slack (in pixels) on the edge tests, against rounding in ``origin + scale · u``.
 EDGE_TOLERANCE_PX = 1e-6
@@ -262,6 +261,10 @@ def _resample_planes(
     """Every trailing plane of ``slices`` sampled at ``matrix · p + offset`` for the pixels
     ``p`` of an output plane of shape ``(len(valid[0]), len(valid[1]))``; float32, ``fill``
     where a row or column is not ``valid``; beyond the input's edges, the nearest input value."""
+    # Imported here, not at module level: the config imports this package's default spacing,
+    # and the command line must not pay for scipy.ndimage to show its help.
+    from scipy import ndimage
+
     shape = (valid[0].size, valid[1].size)
     out = np.empty((*slices.shape[:-2], *shape), dtype=np.float32)
     shift = np.all(matrix == 1.0) and np.all(offset == np.round(offset))

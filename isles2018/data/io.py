@@ -18,7 +18,6 @@ from typing import Any
 import nibabel as nib
 import numpy as np
 
-from isles2018.data.modalities import DEFAULT_METHOD_NAME, prediction_name
 from isles2018.data.volume import SeriesMax, Volume
 from isles2018.errors import DataError
 from isles2018.files import atomic_path
@@ -244,28 +243,21 @@ def write_like(path: Path, array: np.ndarray, reference_path: Path) -> Path:
     return Path(path)
 
 
-def write_prediction(
-    mask: np.ndarray,
-    mtt_path: Path,
-    mtt_smir_id: str,
-    out_dir: Path,
-    method_name: str = DEFAULT_METHOD_NAME,
-) -> Path:
-    """Write a lesion mask in challenge format: ``SMIR.<method>.<CT_MTT id>.nii``.
+def write_prediction(mask: np.ndarray, reference_path: Path, target: Path) -> Path:
+    """Write a lesion mask as uint8 {0, 1} with the grid and header of ``reference_path``.
 
     Args:
         mask: ``(X, Y, Z)`` lesion mask on the case's grid; nonzero means lesion.
-        mtt_path: the case's CT_MTT file, whose affine and header are copied exactly.
-        mtt_smir_id: SMIR id of that CT_MTT (digits).
-        out_dir: output folder (created if missing).
-        method_name: the ``<method>`` part of the file name.
+        reference_path: the volume whose affine and header are copied exactly (the CT_MTT of an
+            ISLES 2018 case, as the challenge requires; the NCCT of an ISLES'24 subject).
+        target: the file to write, e.g. ``SMIR.<method>.<CT_MTT id>.nii``
+            (:meth:`isles2018.data.case.Case.prediction_file`).
 
     Returns:
-        The written path. Written uint8 {0, 1}, uncompressed, atomically.
+        The written path; written atomically.
     """
     binary = (np.asarray(mask) != 0).astype(np.uint8)
-    target = Path(out_dir) / prediction_name(method_name, mtt_smir_id)
-    return write_like(target, binary, mtt_path)
+    return write_like(Path(target), binary, reference_path)
 
 
 def read_header(path: Path) -> Any:

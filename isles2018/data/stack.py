@@ -120,11 +120,10 @@ def load_case_arrays(
     check_grids(case, (*INPUT_CHANNELS, *optional))  # headers only; absent ones are skipped
     mtt = read_volume(case.path(Modality.MTT))
     shape, affine, spacing_mm = mtt.array.shape, mtt.affine, mtt.spacing_mm
-    geometry = None
-    if case.layout == ISLES24:
-        brain = _checked(case, read_volume(case.path(Modality.CBF)), shape) > 0
-        geometry = plan_geometry(shape, affine, brain, target_spacing_mm=resample_spacing_mm)
-        del brain
+    geometry = cbf = None
+    if case.layout == ISLES24:  # the brain (CBF > 0) places the network's field of view
+        cbf = _checked(case, read_volume(case.path(Modality.CBF)), shape)
+        geometry = plan_geometry(shape, affine, cbf > 0, target_spacing_mm=resample_spacing_mm)
 
     def network(volume: np.ndarray) -> np.ndarray:
         # Each volume goes to the network grid as soon as it is read, so that a whole-brain
@@ -139,6 +138,9 @@ def load_case_arrays(
         elif modality is Modality.MTT:
             channels.append(network(_checked(case, mtt, shape)))
             del mtt  # only its grid is kept
+        elif modality is Modality.CBF and cbf is not None:
+            channels.append(network(cbf))  # read once, for the placement above
+            cbf = None
         else:
             channels.append(network(_checked(case, read_volume(case.path(modality)), shape)))
     inputs = np.ascontiguousarray(np.stack(channels, axis=1))

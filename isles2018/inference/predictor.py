@@ -21,12 +21,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 from tqdm import tqdm
 
 from isles2018.data.grid import check_grids
-from isles2018.data.io import write_like
+from isles2018.data.io import write_like, write_prediction
 from isles2018.data.layout import Case, discover_cases
 from isles2018.data.modalities import (
     DEFAULT_METHOD_NAME,
@@ -194,9 +193,10 @@ class Predictor:
         missing = sorted(m.token for m in self.needs if not case.has(m))
         if missing:
             raise DataError(f"{case.folder}: missing {', '.join(missing)}")
-        check_grids(case, self.needs)
         if not self.members:
             from isles2018.inference.threshold import threshold_case
+
+            check_grids(case, self.needs)  # the networks' loader checks its own volumes
 
             options = {} if self.threshold_rule is None else {"rule": self.threshold_rule}
             return Prediction(probability=None, mask=threshold_case(case, **options), dwi=None)
@@ -255,8 +255,7 @@ class Predictor:
                 # Written on the grid and header of the case's reference volume: the CT_MTT in
                 # ISLES 2018 (as the challenge requires), the NCCT in ISLES'24.
                 grid, name = case.path(case.reference), case.prediction_file(self.method_name)
-                mask = (np.asarray(prediction.mask) != 0).astype(np.uint8)
-                report.written[case.case_id] = write_like(out / name, mask, grid)
+                report.written[case.case_id] = write_prediction(prediction.mask, grid, out / name)
                 stem = out / name.split(".nii")[0]
                 if save_probabilities and prediction.probability is not None:
                     write_like(Path(f"{stem}.probability.nii.gz"), prediction.probability, grid)

@@ -15,7 +15,7 @@ from isles2018.data.io import (
     write_volume,
 )
 from isles2018.data.layout import discover_cases
-from isles2018.data.modalities import Modality
+from isles2018.data.modalities import Modality, prediction_name
 from isles2018.errors import DataError
 from isles2018.files import atomic_path
 
@@ -64,7 +64,8 @@ def test_prediction_header_round_trip(isles_training: Path, tmp_path: Path) -> N
     mtt_path = case.path(Modality.MTT)
     mask = np.zeros((16, 12, 2), np.float32)
     mask[2:5, 2:5, 1] = 0.9
-    written = write_prediction(mask, mtt_path, case.smir_id(Modality.MTT), tmp_path / "out", "X")
+    name = prediction_name("X", case.smir_id(Modality.MTT))
+    written = write_prediction(mask, mtt_path, tmp_path / "out" / name)
     assert written.name == f"SMIR.X.{case.smir_id(Modality.MTT)}.nii"
     reference, prediction = nib.load(mtt_path), nib.load(written)
     assert prediction.shape == reference.shape
@@ -98,7 +99,8 @@ def test_prediction_header_round_trip(isles_training: Path, tmp_path: Path) -> N
 def test_prediction_grid_mismatch_writes_nothing(isles_training: Path, tmp_path: Path) -> None:
     case = discover_cases(isles_training)[0]
     with pytest.raises(DataError, match="does not match"):
-        write_prediction(np.zeros((3, 3, 3)), case.path(Modality.MTT), "1", tmp_path / "o")
+        target = tmp_path / "o" / prediction_name("GANSeg", "1")
+        write_prediction(np.zeros((3, 3, 3)), case.path(Modality.MTT), target)
     assert not list((tmp_path / "o").glob("*")) if (tmp_path / "o").exists() else True
 
 

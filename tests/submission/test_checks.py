@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from isles2018.cli import main
 from isles2018.data.io import write_like, write_prediction, write_volume
 from isles2018.data.layout import discover_cases
-from isles2018.data.modalities import Modality
+from isles2018.data.modalities import Modality, prediction_name
 from isles2018.submission.checks import validate_submission
 
 
@@ -24,7 +24,8 @@ def _predict_all(testing: Path, out: Path, method: str = "GANSeg") -> list:
     for case in cases:
         mask = np.zeros((16, 12, 2), np.uint8)
         mask[3:6, 2:5, case.number % 2] = 1
-        write_prediction(mask, case.path(Modality.MTT), case.smir_id(Modality.MTT), out, method)
+        target = out / prediction_name(method, case.smir_id(Modality.MTT))
+        write_prediction(mask, case.path(Modality.MTT), target)
     return cases
 
 
