@@ -11,4 +11,4 @@ command (:mod:`isles2018.phantom.commands`); the README describes the output.
 from __future__ import annotations
 
 #: Version of the generator's output: bump whenever the same seed would give different bytes.
-PHANTOM_VERSION = "1.0"
+PHANTOM_VERSION = "2.0"

@@ -77,6 +77,12 @@ from isles2018.phantom.sampling import MAX_CASES, PROFILES
     default=None,
     help="isles24: dtype of the lesion masks [default: uint16].",
 )
+@click.option(
+    "--report",
+    is_flag=True,
+    help="Print the calibration anchors (threshold rule, DWI and CTP ceilings) of the data set "
+    "against their published bands (ISLES 2018 layout).",
+)
 def phantom(
     out: Path,
     cases: int,
@@ -91,13 +97,20 @@ def phantom(
     geometry: str | None,
     oblique: bool | None,
     mask_dtype: str | None,
+    report: bool,
 ) -> None:
     """Generate a synthetic CT perfusion stroke data set into OUT, in the ISLES 2018 layout or
     (--layout isles24) the ISLES'24 one.
 
-    Rerunning with the same options completes an interrupted run.
+    Rerunning with the same options completes an interrupted run; with --report on a complete
+    data set it only reports.
     """
-    from isles2018.phantom.generate import Request, generate_dataset
+    from isles2018.errors import PhantomError
+    from isles2018.phantom.generate import Request, generate_dataset, read_manifest
+    from isles2018.phantom.report import report_lines
+
+    if report and layout != "isles2018":
+        raise PhantomError("--report computes the anchors of the isles2018 layout only")
 
     request = Request(
         out=out,
@@ -120,3 +133,6 @@ def phantom(
         f"{out}: {result.generated} {unit} generated, {result.skipped} already complete; "
         f"manifest {result.manifest}"
     )
+    if report:
+        for line in report_lines(read_manifest(out)["anchors"]):
+            click.echo(line)

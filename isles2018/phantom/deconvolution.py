@@ -15,6 +15,10 @@ SVD, which the tests check, without LAPACK's threads on a busy machine).
 
 The regularisation biases the maps the way real software is biased (CBF low, Tmax late); they are
 part of the realism, measured by the tests, not corrected.
+
+Centres run different software (:data:`SITES`): each smooths in-plane with its own σ, truncates
+the SVD at its own λ and scales CBF and CBV by its own calibration constant (haematocrit and
+density factors, unit conventions), as vendors do; site ``A`` is the description above.
 """
 
 from __future__ import annotations
@@ -28,6 +32,30 @@ from isles2018.phantom.perfusion import K_H, RHO_G_PER_ML
 
 SVD_THRESHOLD = 0.1
 SMOOTHING_SIGMA_PX = 2.0
+
+
+@dataclass(frozen=True)
+class Site:
+    """One centre's perfusion software.
+
+    Attributes:
+        smoothing_sigma_px: in-plane Gaussian σ of the enhancement (px).
+        svd_threshold: relative truncation λ of the SVD.
+        flow_scale: factor on CBF and CBV (MTT and Tmax are unchanged).
+    """
+
+    smoothing_sigma_px: float
+    svd_threshold: float
+    flow_scale: float
+
+
+#: The centres of the phantom: ``A`` the reference, ``B`` smoother and more regularised with
+#: lower flow values, ``C`` more regularised still, less smoothed, with higher flow values.
+SITES: dict[str, Site] = {
+    "A": Site(SMOOTHING_SIGMA_PX, SVD_THRESHOLD, 1.0),
+    "B": Site(2.5, 0.12, 0.8),
+    "C": Site(2.0, 0.15, 1.25),
+}
 
 
 def circulant_inverse_spectrum(
@@ -120,7 +148,7 @@ def compute_maps(
     baseline_frames: int,
     mask: np.ndarray,
     *,
-    smoothing_sigma_px: float = SMOOTHING_SIGMA_PX,
+    site: Site = SITES["A"],
 ) -> MapValues:
     """CBF, CBV, MTT and Tmax maps from a CT perfusion series, slice by slice.
 
@@ -130,13 +158,13 @@ def compute_maps(
         time_step_s: frame interval (s).
         baseline_frames: number of pre-arrival frames averaged as baseline.
         mask: ``(X, Y, Z)`` voxels to compute; the maps are 0 elsewhere.
-        smoothing_sigma_px: in-plane Gaussian σ applied to the enhancement.
+        site: the software: smoothing, SVD truncation and flow scale.
 
     Returns:
         Maps of shape ``(X, Y, Z)`` (float32).
     """
     shape = pwi_hu.shape[:3]
-    inverse = circulant_inverse_spectrum(aif_hu, time_step_s)
+    inverse = circulant_inverse_spectrum(aif_hu, time_step_s, threshold=site.svd_threshold)
     out = {name: np.zeros(shape, dtype=np.float32) for name in ("cbf", "cbv", "mtt_s", "tmax_s")}
     for z in range(shape[2]):
         inside = mask[:, :, z]
@@ -144,11 +172,14 @@ def compute_maps(
             continue
         frames = pwi_hu[:, :, z, :].astype(np.float32)
         frames -= frames[:, :, : max(baseline_frames, 1)].mean(axis=2, keepdims=True)
-        if smoothing_sigma_px > 0:
-            frames = _smooth_in_plane(frames, inside, smoothing_sigma_px)
+        if site.smoothing_sigma_px > 0:
+            frames = _smooth_in_plane(frames, inside, site.smoothing_sigma_px)
         values = maps_from_curves(frames[inside], aif_hu, inverse, time_step_s)
         for name in out:
             out[name][:, :, z][inside] = getattr(values, name)
+    if site.flow_scale != 1.0:
+        out["cbf"] *= np.float32(site.flow_scale)
+        out["cbv"] *= np.float32(site.flow_scale)
     return MapValues(**out)
 
 

@@ -28,6 +28,7 @@ from isles2018.phantom.isles24.names import MASK
 from isles2018.phantom.isles24.plan import SubjectPlan, plan_subjects
 from isles2018.phantom.isles24.synthesis import DTYPES as ISLES24_DTYPES
 from isles2018.phantom.isles24.synthesis import UNITS as ISLES24_UNITS
+from isles2018.phantom.report import dataset_anchors
 from isles2018.phantom.request import Request, validate
 from isles2018.phantom.sampling import CasePlan, Profile, plan_cases
 from isles2018.phantom.synthesis import synthesize_case
@@ -89,7 +90,9 @@ def _check_output(request: Request) -> None:
         )
 
 
-def _manifest(request: Request, files: dict[str, str], complete: bool) -> dict:
+def _manifest(
+    request: Request, files: dict[str, str], complete: bool, anchors: dict | None = None
+) -> dict:
     if request.layout == "isles24":
         dtypes = {**ISLES24_DTYPES, MASK: request.isles24_options().mask_dtype}
         units = ISLES24_UNITS
@@ -104,6 +107,7 @@ def _manifest(request: Request, files: dict[str, str], complete: bool) -> dict:
         "units": units,
         "mni_notice": MNI_NOTICE,
         "files": dict(sorted(files.items())),
+        **({"anchors": anchors} if anchors is not None else {}),
     }
 
 
@@ -187,7 +191,10 @@ def generate_dataset(request: Request, *, progress: bool = True) -> Result:
             for path in _paths(plan, request):
                 hashes[path.as_posix()] = file_digest(out / path)
     hashes[CASES_CSV] = file_digest(out / CASES_CSV)
-    write_json(out / MANIFEST, _manifest(request, hashes, complete=True))
+    anchors = None
+    if request.layout == "isles2018":
+        anchors = dataset_anchors(out, [p for p in plans if isinstance(p, CasePlan)], request.ext)
+    write_json(out / MANIFEST, _manifest(request, hashes, complete=True, anchors=anchors))
     return Result(generated=len(todo), skipped=len(plans) - len(todo), manifest=out / MANIFEST)
 
 

@@ -29,11 +29,22 @@ _ID_ORDER = (
     Modality.DWI,
 )
 MAX_CASES = 39999
-#: Perfusion core / ground-truth lesion volume: the DWI lesion also takes in the most severe
-#: penumbra (infarct growth between CT perfusion and DWI), as it does in practice.
-CORE_FRACTION = (0.3, 0.8)
+#: Infarct growth between the CT perfusion and the DWI: the share of the penumbra (Tmax > 6 s
+#: beyond the core) that the DWI lesion takes in. Unobserved in the acute images; it depends on
+#: whether the occlusion reopened in time and on the collaterals. Early reperfusion stops the
+#: growth and spares part of the perfusion "core" (negative growth: the share of the core that
+#: survives, the "ghost core" of CT perfusion).
+REPERFUSION_PROBABILITY = 0.45
+GROWTH_REPERFUSED = (-0.4, 0.1)
+GROWTH_OCCLUDED = (0.1, 1.0)
+#: A person delineates OT on the DWI: the drawn outline is smooth (Gaussian σ in-plane, mm), sits
+#: at a rater-specific level of the blurred lesion edge (lower = more generous) and wobbles with
+#: a smooth random field of this amplitude.
+RATER_SIGMA_MM = (0.5, 1.5)
+RATER_LEVEL = (0.4, 0.6)
+RATER_WOBBLE = (0.05, 0.15)
 #: Relative amplitude of the lesion's boundary jitter against the severity field.
-JITTER_AMPLITUDE = (0.2, 0.4)
+JITTER_AMPLITUDE = (0.4, 0.8)
 
 
 @dataclass(frozen=True)
@@ -47,6 +58,8 @@ class Profile:
         noise_sd_hu: range of the per-frame noise SD of the perfusion series (HU).
         ct_noise_sd_hu: noise SD of the plain CT (HU).
         dwi_noise_fraction: Rician noise σ relative to white-matter S0.
+        sites: the centres whose perfusion software writes the maps
+            (:data:`isles2018.phantom.deconvolution.SITES`), drawn per patient.
     """
 
     name: str
@@ -57,6 +70,7 @@ class Profile:
     noise_sd_hu: tuple[float, float]
     ct_noise_sd_hu: float
     dwi_noise_fraction: float
+    sites: tuple[str, ...] = ("A", "B", "C")
 
 
 _ISLES_FRAMES = (43, 44, 45, 46, 49, 53, 61, 64)
@@ -70,7 +84,8 @@ PROFILES: dict[str, Profile] = {
         "ci", (2, 4), (51, 19), _ISLES_FRAMES[:6], _ISLES_FRAME_WEIGHTS[:6], (3.0, 3.0), 3.0, 0.04
     ),
     "clean": Profile(
-        "clean", (2, 4), (51, 19), _ISLES_FRAMES[:6], _ISLES_FRAME_WEIGHTS[:6], (0.0, 0.0), 0.0, 0.0
+        "clean", (2, 4), (51, 19), _ISLES_FRAMES[:6], _ISLES_FRAME_WEIGHTS[:6], (0.0, 0.0), 0.0,
+        0.0, ("A",),
     ),
 }  # fmt: skip
 
@@ -122,12 +137,18 @@ class Patient:
     lesion_ml: float
     core_fraction: float
     mismatch: float
+    reperfused: bool
+    growth: float
     radii_mm: tuple[float, float, float]
     texture_amplitude: float
     jitter_amplitude: float
     adc_factor: float
     ct_core_drop_hu: float
     field_seed: int
+    site: str
+    rater_sigma_mm: float
+    rater_level: float
+    rater_wobble: float
 
     @property
     def patient_id(self) -> str:
@@ -143,6 +164,17 @@ class Patient:
 def _choice(rng: np.random.Generator, values: tuple, weights: tuple) -> int:
     p = np.asarray(weights, dtype=np.float64)
     return int(values[rng.choice(len(values), p=p / p.sum())])
+
+
+def core_fraction(growth: float, mismatch: float) -> float:
+    """Perfusion core / lesion volume for a growth and a mismatch (Tmax > 6 s volume / core).
+
+    Growth ≥ 0: lesion = core + growth · (Tmax > 6 s volume − core); growth < 0: lesion =
+    (1 + growth) · core.
+    """
+    if growth < 0:
+        return 1.0 / (1.0 + growth)
+    return 1.0 / (1.0 + growth * (mismatch - 1.0))
 
 
 def sample_patient(seed: int, partition: str, number: int, profile: Profile) -> Patient:
@@ -161,6 +193,9 @@ def sample_patient(seed: int, partition: str, number: int, profile: Profile) -> 
     scale_cbf = float(rng.uniform(0.92, 1.08))
     occlusion = str(rng.choice(["M1", "ICA-T", "M2"], p=[0.60, 0.15, 0.25]))
     lesion_ml = float(np.clip(np.exp(rng.normal(np.log(15.0), 1.53)), 0.5, 150.0))
+    reperfused = bool(rng.random() < REPERFUSION_PROBABILITY)
+    growth = float(rng.uniform(*(GROWTH_REPERFUSED if reperfused else GROWTH_OCCLUDED)))
+    mismatch = float(rng.uniform(1.3, 4.0))
     return Patient(
         partition=partition,
         number=number,
@@ -189,14 +224,20 @@ def sample_patient(seed: int, partition: str, number: int, profile: Profile) -> 
         hemisphere=str(rng.choice(["left", "right"])),
         m2_division=str(rng.choice(["superior", "inferior"])),
         lesion_ml=lesion_ml,
-        core_fraction=float(rng.uniform(*CORE_FRACTION)),
-        mismatch=float(rng.uniform(1.3, 4.0)),
+        core_fraction=core_fraction(growth, mismatch),
+        mismatch=mismatch,
+        reperfused=reperfused,
+        growth=growth,
         radii_mm=tuple(float(r) for r in rng.uniform(20.0, 50.0, size=3)),
         texture_amplitude=float(rng.uniform(0.2, 0.4)),
         jitter_amplitude=float(rng.uniform(*JITTER_AMPLITUDE)),
         adc_factor=float(rng.uniform(0.55, 0.75)),
         ct_core_drop_hu=float(rng.uniform(1.0, 3.0)),
         field_seed=int(rng.integers(2**62)),
+        site=str(rng.choice(profile.sites)),
+        rater_sigma_mm=float(rng.uniform(*RATER_SIGMA_MM)),
+        rater_level=float(rng.uniform(*RATER_LEVEL)),
+        rater_wobble=float(rng.uniform(*RATER_WOBBLE)),
     )
 
 

@@ -15,10 +15,12 @@ import numpy as np
 from isles2018.phantom.anatomy import Anatomy, SlabGeometry, sample_anatomy, slab_geometry
 from isles2018.phantom.lesion import (
     PerfusionState,
+    Rater,
     SmoothField,
     Stroke,
     Thresholds,
     calibrate,
+    delineate,
     lesion_mask,
     perfusion_state,
     random_field,
@@ -36,6 +38,7 @@ class PatientStroke:
     thresholds: Thresholds
     heterogeneity: SmoothField
     delay: SmoothField
+    rater: Rater
 
 
 def patient_geometry(patient: Patient, slab_index: int) -> SlabGeometry:
@@ -67,6 +70,7 @@ def patient_stroke(patient: Patient) -> PatientStroke:
     if candidates.size == 0:
         candidates = np.array([int(np.argmax(weight))]) if weight.size else np.array([], int)
     centre = points[:, rng.choice(candidates)] if candidates.size else np.zeros(3)
+    rater_field = random_field(rng, (10.0, 30.0))
     stroke = Stroke(
         occlusion=patient.occlusion,
         hemisphere=patient.hemisphere,
@@ -86,7 +90,8 @@ def patient_stroke(patient: Patient) -> PatientStroke:
         patient.core_fraction,
         patient.mismatch,
     )
-    return PatientStroke(stroke, thresholds, heterogeneity, delay)
+    rater = Rater(patient.rater_sigma_mm, patient.rater_level, patient.rater_wobble, rater_field)
+    return PatientStroke(stroke, thresholds, heterogeneity, delay, rater)
 
 
 def zmajor(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -132,7 +137,8 @@ class TissueState:
         severity: ``(V,)`` latent severity there.
         perfusion: zones, rCBF, rCBV and delay there.
         compartments: GM and WM flow, volume and transit time there.
-        lesion: ``(X, Y, Z)`` bool ground-truth (follow-up) lesion.
+        infarct: ``(X, Y, Z)`` bool true (follow-up) lesion, what the DWI shows.
+        lesion: ``(X, Y, Z)`` bool ground truth (OT): the infarct as a person draws it.
         vessel_index: z-major indices of the voxels inside the skull, ``(W,)``.
         artery, vein: ``(W,)`` blood fractions of large arteries and sinuses.
         vessel_delay_s: ``(W,)`` arterial delay (s).
@@ -142,6 +148,7 @@ class TissueState:
     severity: np.ndarray
     perfusion: PerfusionState
     compartments: list[Compartment]
+    infarct: np.ndarray
     lesion: np.ndarray
     vessel_index: tuple[np.ndarray, np.ndarray, np.ndarray]
     artery: np.ndarray
@@ -176,9 +183,10 @@ def tissue_state(
     )
     het = 1.0 + 0.05 * np.clip(stroke.heterogeneity(points), -2.0, 2.0)
     compartments = _compartments(patient, anatomy, index, state, het)
-    lesion = np.zeros(tissue.shape, dtype=bool)
-    lesion[index] = lesion_mask(stroke.stroke, points, severity, stroke.thresholds, tissue[index])
+    infarct = np.zeros(tissue.shape, dtype=bool)
+    infarct[index] = lesion_mask(stroke.stroke, points, severity, stroke.thresholds, tissue[index])
     del points
+    lesion = delineate(infarct, tissue, mni, stroke.rater)
 
     vessel_index = zmajor((anatomy.brain > 1e-3) | (f["csf"] > 1e-3))  # inside the skull
     vessel_points = mni[(slice(None), *vessel_index)]
@@ -188,5 +196,6 @@ def tissue_state(
         stroke.stroke.severity(vessel_points), stroke.thresholds, zeros, zeros
     ).delay_s
     return TissueState(
-        index, severity, state, compartments, lesion, vessel_index, artery, vein, vessel_delay
-    )
+        index, severity, state, compartments, infarct, lesion, vessel_index, artery, vein,
+        vessel_delay,
+    )  # fmt: skip

@@ -14,7 +14,7 @@ import numpy as np
 from isles2018.data.modalities import Modality
 from isles2018.phantom.aif import aif_hu
 from isles2018.phantom.anatomy import Anatomy, sample_anatomy
-from isles2018.phantom.deconvolution import compute_maps
+from isles2018.phantom.deconvolution import SITES, compute_maps
 from isles2018.phantom.dwi import diffusion, dwi_image, plain_ct
 from isles2018.phantom.lesion import CORE, PENUMBRA, PerfusionState
 from isles2018.phantom.perfusion import Compartment
@@ -64,6 +64,7 @@ def synthesize_case(plan: CasePlan, profile: Profile) -> CaseData:
     grid = tissue_state(patient, stroke, anatomy, mni)
     del mni
     index, state, compartments, lesion = grid.index, grid.perfusion, grid.compartments, grid.lesion
+    infarct = grid.infarct
     vessel_index, artery, vein = grid.vessel_index, grid.artery, grid.vein
 
     n_frames = patient.frames
@@ -86,11 +87,11 @@ def synthesize_case(plan: CasePlan, profile: Profile) -> CaseData:
     pre_contrast = pwi[..., :n_base].mean(axis=-1)
     mask = (anatomy.brain >= 0.5) & (pre_contrast >= MAP_HU_RANGE[0])
     mask &= pre_contrast <= MAP_HU_RANGE[1]
-    maps = compute_maps(pwi, measured_aif, TIME_STEP_S, n_base, mask)
+    maps = compute_maps(pwi, measured_aif, TIME_STEP_S, n_base, mask, site=SITES[patient.site])
 
-    signal, adc = diffusion(f, lesion, patient.adc_factor)
+    signal, adc = diffusion(f, infarct, patient.adc_factor)
     dwi = dwi_image(signal, rng, profile.dwi_noise_fraction)
-    ct = plain_ct(baseline, lesion, tissue, patient.ct_core_drop_hu, rng, profile.ct_noise_sd_hu)
+    ct = plain_ct(baseline, infarct, tissue, patient.ct_core_drop_hu, rng, profile.ct_noise_sd_hu)
 
     volumes = {
         Modality.CT: ct,
@@ -104,6 +105,7 @@ def synthesize_case(plan: CasePlan, profile: Profile) -> CaseData:
     }
     truth = _truth_arrays(anatomy, index, state, compartments, grid.severity, lesion, adc, baseline)
     truth.update(
+        infarct=infarct.astype(np.uint8),
         artery=_scatter(tissue.shape, vessel_index, artery, np.float16),
         vein=_scatter(tissue.shape, vessel_index, vein, np.float16),
         map_mask=mask.astype(np.uint8),
@@ -128,6 +130,7 @@ def synthesize_case(plan: CasePlan, profile: Profile) -> CaseData:
         "time_step_s": TIME_STEP_S,
         "voxel_ml": voxel_ml,
         "lesion_ml": float(lesion.sum() * voxel_ml),
+        "infarct_ml": float(infarct.sum() * voxel_ml),
         "core_ml": float(np.sum(state.zone == CORE) * voxel_ml),
         "tmax_over_6s_ml": float(np.sum(state.zone >= PENUMBRA) * voxel_ml),
     }

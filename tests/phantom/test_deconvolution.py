@@ -8,6 +8,8 @@ from scipy import ndimage
 from isles2018.data.modalities import Modality
 from isles2018.phantom.aif import AifParameters, aif_hu
 from isles2018.phantom.deconvolution import (
+    SVD_THRESHOLD,
+    Site,
     circulant_inverse_spectrum,
     compute_maps,
     maps_from_curves,
@@ -73,7 +75,7 @@ def test_maps_are_zero_outside_the_mask() -> None:
     series = np.zeros((4, 1, 1, 30), dtype=np.int16)
     series[:, 0, 0, :] = np.rint(30 + curves).astype(np.int16)
     mask = np.array([True, False, True, False])[:, None, None]
-    maps = compute_maps(series, aif, 1.0, 6, mask, smoothing_sigma_px=0)
+    maps = compute_maps(series, aif, 1.0, 6, mask, site=Site(0.0, SVD_THRESHOLD, 1.0))
     assert np.all(maps.cbf[~mask] == 0) and np.all(maps.tmax_s[~mask] == 0)
     assert np.all(maps.cbf[mask] > 0)
 

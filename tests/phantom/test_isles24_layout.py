@@ -12,6 +12,7 @@ from phantom_helpers import DATASET_SEED
 
 from isles2018.data.grid import grid_differences
 from isles2018.data.io import header_shape, read_volume, stored_dtype
+from isles2018.phantom import PHANTOM_VERSION
 from isles2018.phantom.generate import Request, generate_dataset, read_manifest
 
 MAPS = ("tmax", "mtt", "cbf", "cbv")
@@ -179,7 +180,7 @@ def test_manifest_cases_csv_and_truth(isles24_dataset: Path) -> None:
     manifest = read_manifest(isles24_dataset)
     assert manifest["complete"] is True
     assert manifest["parameters"] == {
-        "generator_version": "1.0",
+        "generator_version": PHANTOM_VERSION,
         "seed": 11,
         "profile": "ci",
         "cases": 2,
@@ -210,7 +211,7 @@ def test_the_isles2018_layout_is_written_as_before(ci_dataset: Path) -> None:
     writes no ISLES'24 tree."""
     manifest = read_manifest(ci_dataset)
     assert manifest["parameters"] == {
-        "generator_version": "1.0",
+        "generator_version": PHANTOM_VERSION,
         "seed": 11,
         "profile": "ci",
         "cases": 3,

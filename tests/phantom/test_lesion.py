@@ -23,6 +23,14 @@ def test_calibration_hits_the_lesion_core_and_hypoperfused_volumes() -> None:
     assert thresholds.penumbra < thresholds.lesion <= thresholds.core < thresholds.peak
 
 
+def test_calibration_puts_the_lesion_inside_the_core_when_part_of_it_survives() -> None:
+    severity = np.linspace(1.2, 0.0, 20000)
+    thresholds = calibrate(severity, 0.004, lesion_ml=7.0, core_fraction=1 / 0.7, mismatch=2.0)
+    assert abs(np.sum(severity >= thresholds.lesion) * 0.004 - 7.0) < 0.01
+    assert abs(np.sum(severity >= thresholds.core) * 0.004 - 10.0) < 0.01
+    assert thresholds.core < thresholds.lesion
+
+
 def test_calibration_shrinks_all_volumes_when_the_territory_is_small() -> None:
     severity = np.concatenate([np.linspace(1.0, 0.2, 500), np.zeros(5000)])
     thresholds = calibrate(severity, 0.004, lesion_ml=50.0, core_fraction=1.0, mismatch=2.0)
@@ -40,6 +48,7 @@ def test_lesion_volumes_are_log_normal_with_median_15_ml() -> None:
 
 
 def test_truth_physiology_per_zone(clean_cases, ci_cases) -> None:
+    cores = 0
     for case in clean_cases + ci_cases:
         t = case.truth
         tissue = t["gm"].astype(float) + t["wm"].astype(float)
@@ -53,22 +62,28 @@ def test_truth_physiology_per_zone(clean_cases, ci_cases) -> None:
         assert t["tmax"][grey].min() >= 0 and t["tmax"][grey].max() <= 1.0
         assert t["tmax"][white].min() >= 0.5 and t["tmax"][white].max() <= 1.5
         penumbra, core = t["zone"] == PENUMBRA, t["zone"] == CORE
-        assert penumbra.any() and core.any()
+        assert penumbra.any()
+        if not core.any():  # a slab may hold the penumbra only
+            continue
+        cores += 1
         assert 0.2 <= t["rcbf"][penumbra].min() and t["rcbf"][penumbra].max() <= 0.6
         assert 0.9 <= t["rcbv"][penumbra].min() and t["rcbv"][penumbra].max() <= 1.1
         assert 6.0 <= t["tmax"][penumbra].min() and t["tmax"][penumbra].max() <= 10.0
         assert 0.05 <= t["rcbf"][core].min() and t["rcbf"][core].max() <= 0.20
         assert 0.2 <= t["rcbv"][core].min() and t["rcbv"][core].max() <= 0.5
         assert t["tmax"][core].min() > 10.0
+    assert cores >= 3
 
 
-def test_core_and_lesion_lie_entirely_in_tmax_over_6_s(clean_cases, ci_cases) -> None:
+def test_core_and_infarct_lie_entirely_in_tmax_over_6_s(clean_cases, ci_cases) -> None:
     for case in clean_cases + ci_cases:
         t = case.truth
-        lesion = t["lesion"].astype(bool)
-        assert lesion.any()
-        assert np.all(t["tmax"][lesion] > 6.0)
+        infarct, drawn = t["infarct"].astype(bool), t["lesion"].astype(bool)
+        assert infarct.any() and drawn.any()
+        assert np.all(t["tmax"][infarct] > 6.0)
         assert np.all(t["tmax"][t["zone"] == CORE] > 6.0)
+        # the rater's outline strays a little beyond the infarct, not far
+        assert np.mean(t["tmax"][drawn] > 6.0) >= 0.9
         np.testing.assert_array_equal(case.volumes[Modality.OT], t["lesion"])
 
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from isles2018.phantom.aif import aif_hu
 from isles2018.phantom.anatomy import SlabGeometry, sample_anatomy
-from isles2018.phantom.deconvolution import compute_maps
+from isles2018.phantom.deconvolution import SITES, compute_maps
 from isles2018.phantom.dwi import (
     S0_WM,
     b0_signal,
@@ -185,18 +185,21 @@ def _synthesize_slice(
     pre_contrast = ctp[..., : bolus.baseline_frames].mean(axis=-1)
     mask = (anatomy.brain >= 0.5) & (pre_contrast >= MAP_HU_RANGE[0])
     mask &= pre_contrast <= MAP_HU_RANGE[1]
-    maps = compute_maps(ctp, bolus.measured_aif, TIME_STEP_S, bolus.baseline_frames, mask)
+    maps = compute_maps(
+        ctp, bolus.measured_aif, TIME_STEP_S, bolus.baseline_frames, mask,
+        site=SITES[patient.site],
+    )  # fmt: skip
     cta = perfusion_series(
         patient.aif, baseline, tissue, vessels, bolus.cta_time_s, rng, profile.ct_noise_sd_hu,
         table=bolus.table,
     )  # fmt: skip
 
-    lesion = state.lesion
-    signal, _ = diffusion(anatomy.fractions, lesion, patient.adc_factor)
+    lesion, infarct = state.lesion, state.infarct
+    signal, _ = diffusion(anatomy.fractions, infarct, patient.adc_factor)
     dwi = dwi_image(signal, rng, profile.dwi_noise_fraction)
-    b0 = dwi_image(b0_signal(anatomy.fractions, lesion), rng, profile.dwi_noise_fraction)
+    b0 = dwi_image(b0_signal(anatomy.fractions, infarct), rng, profile.dwi_noise_fraction)
     ct = plain_ct(
-        baseline, lesion, anatomy.tissue, patient.ct_core_drop_hu, rng, profile.ct_noise_sd_hu
+        baseline, infarct, anatomy.tissue, patient.ct_core_drop_hu, rng, profile.ct_noise_sd_hu
     )
     zone = np.zeros(lesion.shape, dtype=np.uint8)
     zone[state.index] = state.perfusion.zone
