@@ -15,17 +15,16 @@ import numpy as np
 from isles2018.phantom.anatomy import Anatomy, SlabGeometry, sample_anatomy, slab_geometry
 from isles2018.phantom.lesion import (
     PerfusionState,
-    Rater,
     SmoothField,
     Stroke,
     Thresholds,
     calibrate,
-    delineate,
     lesion_mask,
     perfusion_state,
     random_field,
 )
 from isles2018.phantom.perfusion import Compartment
+from isles2018.phantom.rater import Rater, delineate
 from isles2018.phantom.sampling import Patient
 from isles2018.phantom.vasculature import affected_weight, vessel_fractions
 

@@ -18,7 +18,8 @@ from isles2018.phantom.anchors import (
     summarise,
 )
 from isles2018.phantom.deconvolution import SITES, compute_maps
-from isles2018.phantom.lesion import Rater, delineate, random_field
+from isles2018.phantom.lesion import random_field
+from isles2018.phantom.rater import Rater, delineate
 from isles2018.phantom.report import (
     case_stats_from_files,
     case_stats_in_memory,
