@@ -18,13 +18,23 @@ Prints, in one run:
 4. container: wall seconds of ``docker run ... predict`` of that case (``isles2018:latest``
    or ``:test``, network off, read-only), start to exit, alternated with the same command on
    the host; and of ``docker run IMAGE --help``. Skipped, with the reason, without an engine
-   or an image.
+   or an image;
+5. gpu (the default, and only default, section with ``--device cuda``): slices per second of
+   the batched Predictor path (``SliceBatcher`` fed by ``predict_stream``: normalisation on the
+   device, batches spanning cases, a fold ensemble, probabilities and synthetic DWI back on the
+   host) over in-memory cases of ISLES 2018's slab sizes, at width 64: eager fp32 NCHW, eager
+   fp32 channels-last, eager bf16 channels-last and ``torch.compile`` (``runtime.compile``
+   modes, ``--compile``) bf16 channels-last, at each ``--gpu-batch``; with the model TFLOP/s,
+   their share of the same-run bf16 matmul peak and the peak GPU memory. Target (issue 16):
+   >= 1,500 slices/s. On CPU it runs too (``--device cpu --sections gpu --quick``: tiny sizes).
 
 The 1-minute load average is printed beside the figures: on a shared machine they scale with it.
 
     python benchmarks/inference.py                # full measurement (~12 min on 2 cores)
     python benchmarks/inference.py --quick        # smoke run at width 16 (< 1 min)
     python benchmarks/inference.py --sections latency memory
+    python benchmarks/inference.py --device cuda                 # the gpu section at width 64
+    python benchmarks/inference.py --device cpu --sections gpu --quick    # its CPU dry run
 """
 
 from __future__ import annotations
@@ -46,7 +56,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from _peak import matmul_peak  # benchmarks/_peak.py: this script's folder is on sys.path
+from _peak import matmul_peak, synchronise  # benchmarks/_peak.py: this folder is on sys.path
 from torch.utils.flop_counter import FlopCounterMode
 
 # ... and so is benchmarks/evaluation.py, which would shadow the evaluation package: drop it.
@@ -58,13 +68,17 @@ from isles2018.config import load_config, with_overrides  # noqa: E402
 from isles2018.data.io import header_shape, read_mask  # noqa: E402
 from isles2018.data.layout import discover_cases  # noqa: E402
 from isles2018.data.modalities import Modality  # noqa: E402
-from isles2018.data.normalise import compute_stats  # noqa: E402
-from isles2018.data.stack import load_case_arrays  # noqa: E402
+from isles2018.data.normalise import NormStats, compute_stats  # noqa: E402
+from isles2018.data.stack import CaseArrays, load_case_arrays  # noqa: E402
+from isles2018.inference.batching import SliceBatcher  # noqa: E402
 from isles2018.inference.checkpoint import SIDECAR, save_checkpoint  # noqa: E402
-from isles2018.inference.ensemble import load_members, predict_arrays  # noqa: E402
+from isles2018.inference.ensemble import Member, load_members, predict_arrays  # noqa: E402
+from isles2018.inference.streaming import predict_stream  # noqa: E402
 from isles2018.models import Models, build_models, predict_probability  # noqa: E402
+from isles2018.models.device import resolve_device  # noqa: E402
 
-SECTIONS = ("latency", "dice", "memory", "container")
+SECTIONS = ("latency", "dice", "memory", "container", "gpu")
+CPU_SECTIONS = SECTIONS[:4]
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16}
 CPU = torch.device("cpu")
 CLI = [sys.executable, "-m", "isles2018"]
@@ -104,10 +118,13 @@ class Scale:
     big_frames: int
     memory_runs: tuple[tuple[str, int], ...]
     container_runs: int
+    gpu_size: int = 256
+    gpu_slices: int = 2048
+    gpu_batches: tuple[int, ...] = (64, 256)
 
 
 FULL = Scale(64, 256, (1, 4), 3, 2048, 6, 6, 10, 8, 22, 64, (("fp32", 8), ("bf16", 8)), 2)
-QUICK = Scale(16, 256, (1, 2), 1, 1024, 6, 2, 1, 2, 4, 16, (("fp32", 8),), 1)
+QUICK = Scale(16, 256, (1, 2), 1, 1024, 6, 2, 1, 2, 4, 16, (("fp32", 8),), 1, 64, 24, (4, 16))
 
 
 def load() -> str:
@@ -488,13 +505,119 @@ def container(work: Path, testing: Path, checkpoint: Path, attempts: int) -> Non
     )
 
 
+# --- 5. gpu: the batched Predictor path ------------------------------------------------------
+
+#: Slab sizes of the synthetic cases, in turn (ISLES 2018 has 2 to 22 slices, mostly 2).
+CASE_SLICES = (2, 2, 4, 8, 2, 16, 2, 22, 4, 2)
+
+
+def synthetic_cases(slices: int, size: int) -> list[CaseArrays]:
+    """In-memory cases of ``CASE_SLICES`` slices (the last one cut) holding ``slices`` in all."""
+    rng = np.random.default_rng(0)
+    cases, total = [], 0
+    while total < slices:
+        count = min(CASE_SLICES[len(cases) % len(CASE_SLICES)], slices - total)
+        inputs = rng.standard_normal((count, 5, size, size), dtype=np.float32)
+        spacing = (0.9, 0.9, 5.0)
+        cases.append(CaseArrays(f"case_{len(cases)}", inputs, None, None, np.eye(4), spacing))
+        total += count
+    return cases
+
+
+def gpu_members(width: int, count: int, device: torch.device, channels_last: bool, mode: str):
+    """``count`` random ``gan-gn-maxout`` checkpoints (a fold ensemble), compiled if ``mode``."""
+    from isles2018.training.compilation import compile_models
+
+    config = paper_config(width)
+    ones = (1.0,) * len(config.pipeline.inputs)
+    stats = NormStats(config.pipeline.inputs, "zscore", (0.0,) * len(ones), ones, None, None,
+                      0.0, 1.0)  # fmt: skip
+    members = []
+    for fold in range(count):
+        torch.manual_seed(fold)
+        models = build_models(config).eval().to(device, channels_last=channels_last)
+        models = compile_models(models, mode, device, log=lambda line: print(f"  {line}"))
+        members.append(Member(models, config, stats, Path(f"fold_{fold}")))
+    return members
+
+
+def stream_seconds(members, cases, device, batch: int, amp, channels_last: bool, rounds: int):
+    """Best seconds of predicting every case through the batched path, after one warm-up pass
+    (cuDNN autotuning, compilation, autocast weight casts)."""
+
+    def once() -> None:
+        batcher = SliceBatcher(members, device=device, batch_size=batch, amp=amp,
+                               channels_last=channels_last)  # fmt: skip
+        for _ in predict_stream(batcher, cases, lambda arrays: arrays):
+            pass
+        synchronise(device)
+
+    once()
+    best = float("inf")
+    for _ in range(rounds):
+        start = time.perf_counter()
+        once()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def gpu_section(scale: Scale, device: torch.device, ensemble: int, modes: list[str]) -> None:
+    size, slices = scale.gpu_size, scale.gpu_slices
+    cases = synthetic_cases(slices, size)
+    flops = forward_flops(build_models(paper_config(scale.width)).eval(), size)  # per slice
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
+    print(
+        f"\n== 5. gpu: batched Predictor path on {name}, width {scale.width}, {size}x{size}, "
+        f"{len(cases)} cases / {slices} slices, an ensemble of {ensemble}; "
+        f"{flops / 1e9:.1f} GFLOP per slice and network (target >= 1,500 slices/s) =="
+    )
+    peak_size = 8192 if device.type == "cuda" else scale.peak_size
+    peak = matmul_peak(device, torch.bfloat16, peak_size, 5)
+    print(f"bf16 matmul peak {peak / 1e12:.1f} TFLOP/s ({peak_size}^2, this run)")
+    print(f"{'variant':<34}{'batch':>6}{'s':>8}{'slices/s':>10}{'net/s':>9}{'TFLOP/s':>9}"
+          f"{'peak':>7}{'GPU GiB':>9}")  # fmt: skip
+    variants = [("eager fp32 NCHW", None, False, "off"),
+                ("eager fp32 channels_last", None, True, "off"),
+                ("eager bf16 channels_last", torch.bfloat16, True, "off")]  # fmt: skip
+    variants += [(f"compile {m} bf16 channels_last", torch.bfloat16, True, m) for m in modes]
+    for label, amp, channels_last, mode in variants:
+        members = gpu_members(scale.width, ensemble, device, channels_last, mode)
+        for batch in scale.gpu_batches:
+            if device.type == "cuda":
+                torch.cuda.reset_peak_memory_stats(device)
+            seconds = stream_seconds(members, cases, device, batch, amp, channels_last,
+                                     max(1, scale.rounds - 1))  # fmt: skip
+            memory = "-"
+            if device.type == "cuda":
+                memory = f"{torch.cuda.max_memory_allocated(device) / 2**30:.2f}"
+            achieved = flops * slices * ensemble / seconds
+            print(
+                f"{label:<34}{batch:>6}{seconds:>8.2f}{slices / seconds:>10.1f}"
+                f"{slices * ensemble / seconds:>9.1f}{achieved / 1e12:>9.2f}"
+                f"{achieved / peak:>7.1%}{memory:>9}  {load()}"
+            )
+        del members
+    print("slices/s: case slices through the whole ensemble; net/s: slices x networks per s")
+
+
 # --- main -----------------------------------------------------------------------------------
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smoke run at width 16 (< 1 min)")
-    parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS))
+    parser.add_argument(
+        "--sections", nargs="+", choices=SECTIONS, help="default: gpu on CUDA, the rest on CPU"
+    )
+    parser.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"],
+                        help="where the gpu section runs (the others measure the CPU)")  # fmt: skip
+    parser.add_argument("--ensemble", type=int, default=4, help="gpu: checkpoints (folds)")
+    parser.add_argument("--gpu-batch", type=int, nargs="+", help="gpu: slices per batch")
+    parser.add_argument("--gpu-slices", type=int, help="gpu: slices in all")
+    parser.add_argument(
+        "--compile", nargs="*", help="gpu: runtime.compile modes to time (default on CUDA: "
+        "default; on CPU: none)",
+    )  # fmt: skip
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
     parser.add_argument("--workdir", type=Path, help="keep (and reuse) data and checkpoints here")
     args = parser.parse_args()
@@ -503,6 +626,13 @@ def main() -> None:
         torch.set_num_threads(args.threads)
         os.environ["OMP_NUM_THREADS"] = str(args.threads)  # the subprocesses too
     scale = QUICK if args.quick else FULL
+    device = resolve_device(args.device)
+    args.sections = args.sections or (["gpu"] if device.type == "cuda" else list(CPU_SECTIONS))
+    gpu_options = {"gpu_batches": tuple(args.gpu_batch or scale.gpu_batches),
+                   "gpu_slices": args.gpu_slices or scale.gpu_slices}  # fmt: skip
+    scale = dataclasses.replace(scale, **gpu_options)
+    if args.compile is None:
+        args.compile = ["default"] if device.type == "cuda" else []
     print(cpu_summary())
     print(f"start: {load()} (1-minute load average; {os.cpu_count()} CPUs)")
     started = time.perf_counter()
@@ -523,6 +653,10 @@ def main() -> None:
             memory(scale, work, testing, checkpoint)
         if "container" in args.sections:
             container(work, testing, checkpoint, scale.container_runs)
+        if "gpu" in args.sections:
+            if device.type == "cuda":
+                torch.backends.cudnn.benchmark = True  # fixed slice size, as in training
+            gpu_section(scale, device, args.ensemble, args.compile)
     print(f"\ntotal {time.perf_counter() - started:.0f} s; end: {load()}")
 
 

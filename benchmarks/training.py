@@ -5,8 +5,14 @@ achieved (FLOPs of one step counted by ``torch.utils.flop_counter.FlopCounterMod
 convolution and matmul, forward and backward) and its ratio to this machine's matmul peak of the
 same precision, measured in the same run (``torch.matmul`` of large square matrices, best of a
 measurement before and one after the timed steps), and the projected wall time of the paper's
-schedule at that speed (700 epochs × 376 training slices per fold × 4 folds). ``--compile``
-times each ``runtime.compile`` mode in the same run (compilation happens in the warm-up steps).
+schedule at that speed (700 epochs × 376 training slices per fold × 4 folds), and the peak GPU
+memory of the timed steps. ``--compile`` times each ``runtime.compile`` mode in the same run
+(compilation happens in the warm-up steps).
+
+Every line reaches a pipe as it is printed (stdout is line-buffered here), and a timestamped
+progress line goes to stderr before each phase (FLOP count, matmul peak, warm-up, timed steps):
+a run killed early still shows how far it got (docs/benchmarks.md, "Why --batch 24 printed
+nothing").
 
     python benchmarks/training.py                      # CPU: batch 2 (batch 6 is slow there)
     python benchmarks/training.py --device cuda --batch 6 --compile off max-autotune
@@ -15,6 +21,7 @@ times each ``runtime.compile`` mode in the same run (compilation happens in the 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 import torch
@@ -30,6 +37,12 @@ from isles2018.training.step import make_optimisers, train_step
 
 #: The paper's schedule on the real data: 700 epochs over ≈ 376 training slices, 4 folds.
 SCHEDULE_SLICES = 700 * 376 * 4
+STARTED = time.perf_counter()
+
+
+def progress(message: str) -> None:
+    """A timestamped line on stderr: what the run is doing now (the table stays on stdout)."""
+    print(f"[{time.perf_counter() - STARTED:7.1f} s] {message}", file=sys.stderr, flush=True)
 
 
 def make_batch(batch: int, size: int, device: torch.device) -> Batch:
@@ -46,7 +59,11 @@ def make_batch(batch: int, size: int, device: torch.device) -> Batch:
 
 
 def step_flops(config, batch: Batch, device: torch.device) -> int:
-    """FLOPs of one full training step (forward and backward of D, G and S)."""
+    """FLOPs of one full training step (forward and backward of D, G and S).
+
+    Every operation counted (convolutions, matrix products) is linear in the batch, so the
+    caller counts one slice and multiplies: no full-size step before the first line.
+    """
     models = build_models(config).to(device, channels_last=True)
     optimisers = make_optimisers(models, config.optim)
     with FlopCounterMode(display=False) as counter:
@@ -54,22 +71,34 @@ def step_flops(config, batch: Batch, device: torch.device) -> int:
     return counter.get_total_flops()
 
 
-def time_steps(config, batch, device, amp, warmup: int, steps: int, compile: str = "off") -> float:
-    """Median seconds per training step (after ``warmup`` steps, which include compilation)."""
+def time_steps(
+    config, batch, device, amp, warmup: int, steps: int, compile: str = "off"
+) -> tuple[float, float]:
+    """Median seconds per training step (after ``warmup`` steps, which include cuDNN autotuning
+    and compilation) and the peak GPU memory of the steps in GiB (NaN on CPU)."""
     torch.manual_seed(0)
     plain = build_models(config).to(device, channels_last=True)
     optimisers = make_optimisers(plain, config.optim)
     models = compile_models(plain, compile, device)
+    precision = "fp32" if amp is None else "bf16"
+    progress(f"{precision}, compile {compile}: {warmup} warm-up step(s) (autotuning, compiling)")
     for _ in range(warmup):
         train_step(models, optimisers, batch, config.loss, amp=amp)
     synchronise(device)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    progress(f"{precision}, compile {compile}: {steps} timed step(s)")
     times = []
     for _ in range(steps):
         start = time.perf_counter()
         train_step(models, optimisers, batch, config.loss, amp=amp)
         synchronise(device)
         times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2]
+    memory = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else NAN
+    return sorted(times)[len(times) // 2], memory
+
+
+NAN = float("nan")
 
 
 def main() -> None:
@@ -87,6 +116,7 @@ def main() -> None:
         "--compile", nargs="+", default=["off"], choices=list(COMPILE_MODES), help="modes to time"
     )
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # a pipe gets each line now, not at exit
 
     device = resolve_device(args.device)
     gpu = device.type == "cuda"
@@ -100,27 +130,30 @@ def main() -> None:
     warmup = args.warmup or (5 if gpu else 1)
     model = {"width": args.width, "depth": args.depth, "discriminator_width": args.width}
     config = with_overrides(load_config("gan-gn-maxout"), model=model)
-    batch = make_batch(batch_size, args.size, device)
-    flops = step_flops(config, batch, device)
     name = torch.cuda.get_device_name(device) if gpu else f"CPU, {torch.get_num_threads()} threads"
     print(f"device: {name}; torch {torch.__version__}")
+    progress("counting the FLOPs of one step on one slice")
+    flops = step_flops(config, make_batch(1, args.size, device), device) * batch_size
+    batch = make_batch(batch_size, args.size, device)
     print(
         f"step: D + G + S (gan-gn-maxout), width {args.width}, depth {args.depth}, "
         f"{args.size}x{args.size}, batch {batch_size}, channels_last; "
         f"{flops / 1e9:.1f} GFLOP per step ({flops / batch_size / 1e9:.1f} per slice)"
     )
     header = f"{'precision':<10}{'compile':<14}{'s/step':>9}{'slices/s':>10}{'TFLOP/s':>9}"
-    print(f"{header}{'peak':>8}{'ratio':>8}{'schedule':>12}{'vs off':>8}")
+    print(f"{header}{'peak':>8}{'ratio':>8}{'schedule':>12}{'vs off':>8}{'GPU GiB':>9}")
     for precision in args.precision:
         dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[precision]
         size, repeats = (8192, 10) if gpu else (2048, 10)
         amp = dtype if precision == "bf16" else None
         # Peak before and after the steps, best of both: on a shared machine the load changes.
+        progress(f"{precision}: matmul peak ({size}x{size})")
         peak = matmul_peak(device, dtype, size, repeats)
-        seconds = {
+        timed = {
             mode: time_steps(config, batch, device, amp, warmup, steps, mode)
             for mode in args.compile
         }
+        seconds = {mode: step for mode, (step, _) in timed.items()}
         peak = max(peak, matmul_peak(device, dtype, size, repeats))
         for mode, step in seconds.items():
             achieved, rate = flops / step, batch_size / step
@@ -128,9 +161,14 @@ def main() -> None:
             print(
                 f"{precision:<10}{mode:<14}{step:>9.3f}{rate:>10.2f}{achieved / 1e12:>9.3f}"
                 f"{peak / 1e12:>8.3f}{achieved / peak:>8.1%}{_duration(SCHEDULE_SLICES / rate):>12}"
-                f"{ratio}"
+                f"{ratio}{_gib(timed[mode][1]):>9}"
             )
     print(f"schedule: {SCHEDULE_SLICES:,} slice-steps (700 epochs x 376 slices x 4 folds)")
+
+
+def _gib(value: float) -> str:
+    """``12.34`` GiB, or ``-`` for NaN (no GPU)."""
+    return "-" if value != value else f"{value:.2f}"
 
 
 def _duration(seconds: float) -> str:

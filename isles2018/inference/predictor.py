@@ -1,6 +1,7 @@
 """``Predictor``: lesion masks for ISLES cases, from Python or from ``isles2018 predict``.
 
-One object, built once, predicts cases one by one or a whole folder::
+One object, built once, predicts cases one by one or a whole folder (whose slices go through
+the networks in batches that span cases, :mod:`isles2018.inference.batching`)::
 
     from isles2018.inference import Predictor
 
@@ -17,8 +18,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import torch
@@ -35,34 +35,16 @@ from isles2018.data.modalities import (
     prediction_name,
 )
 from isles2018.data.placement import DEFAULT_SPACING_MM
+from isles2018.data.stack import CaseArrays
 from isles2018.errors import CheckpointError, ConfigError, DataError, UserError
 from isles2018.files import writable_folder
-from isles2018.inference.ensemble import Member, Prediction, load_members, predict_arrays, reads_dwi
+from isles2018.inference.batching import SliceBatcher
+from isles2018.inference.ensemble import Member, Prediction, load_members, reads_dwi
+from isles2018.inference.streaming import READ_AHEAD_CASES, FolderReport, attempt, predict_stream
 from isles2018.models.device import resolve_device
 
-PRECISIONS = {"fp32": None, "bf16": torch.bfloat16}
-
-
-@dataclass(frozen=True)
-class FolderReport:
-    """What :meth:`Predictor.predict_folder` did.
-
-    Attributes:
-        written: case id → the prediction file written, in case order.
-        failed: case id → one-line reason, for every case that was not predicted.
-        seconds: wall-clock time of the whole folder.
-    """
-
-    written: dict[str, Path] = field(default_factory=dict)
-    failed: dict[str, str] = field(default_factory=dict)
-    seconds: float = 0.0
-
-    def summary(self, out: Path) -> str:
-        """One line: how many predictions were written where, and which cases failed."""
-        line = f"wrote {len(self.written)} prediction(s) to {out} in {self.seconds:.1f} s"
-        if self.failed:
-            line += f"; {len(self.failed)} case(s) failed: {', '.join(self.failed)}"
-        return line
+#: ``auto``: bf16 autocast on CUDA when every checkpoint's ``runtime.amp`` allows it, else fp32.
+PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "auto": None}
 
 
 class Predictor:
@@ -74,8 +56,14 @@ class Predictor:
         members: the loaded checkpoints (empty for the threshold method).
         device: where the networks run.
         tta: average over the x-, y- and xy-flipped inputs too.
-        batch_size: slices per forward pass.
+        batch_size: slices per forward pass; in :meth:`predict_folder` a batch may hold the
+            slices of several cases.
         amp: autocast dtype (``torch.bfloat16``) or None for fp32.
+        channels_last: feed the networks NHWC tensors: always on CPU, on CUDA when every
+            checkpoint's ``runtime.channels_last`` says so.
+        span_cases: let a batch of :meth:`predict_folder` hold the slices of several cases
+            (default: on CUDA; on CPU a larger batch costs more per slice, see
+            :class:`~isles2018.inference.batching.SliceBatcher`).
         allow_dwi: let checkpoints that read MR_DWI (``dwi-unet``) predict; only cross-validation
             on training cases has MR_DWI, test cases never do.
         method_name: the ``<method>`` of the files written, ``SMIR.<method>.<id>.nii``.
@@ -94,6 +82,7 @@ class Predictor:
         precision: str = "fp32",
         allow_dwi: bool = False,
         method_name: str | None = None,
+        span_cases: bool | None = None,
     ) -> None:
         if batch_size < 1:
             raise ConfigError(f"batch size must be at least 1 slice, got {batch_size}")
@@ -113,7 +102,13 @@ class Predictor:
         self.device = resolve_device(device)
         self.tta = tta
         self.batch_size = batch_size
+        runtimes = [m.config.runtime for m in self.members]
+        cuda = self.device.type == "cuda"
+        if precision == "auto":  # bf16 on CUDA where every checkpoint's runtime.amp allows it
+            precision = "bf16" if cuda and all(r.amp != "off" for r in runtimes) else "fp32"
         self.amp = PRECISIONS[precision]
+        self.channels_last = not cuda or all(r.channels_last for r in runtimes)
+        self.span_cases = cuda if span_cases is None else span_cases
         self.allow_dwi = allow_dwi
         default = DEFAULT_METHOD_NAME if self.members else THRESHOLD_METHOD_NAME
         self.method_name = method_name or default
@@ -134,8 +129,9 @@ class Predictor:
             paths: checkpoint folders, run folders (``fold_<k>/``) or weights folders; a folder
                 with a weights ``manifest.json`` is verified (SHA-256) first.
             device: ``auto``, ``cpu``, ``cuda`` or a ``torch.device``.
-            **options: ``tta``, ``batch_size``, ``precision`` (``fp32``/``bf16``),
-                ``allow_dwi``, ``method_name`` (see the class).
+            **options: ``tta``, ``batch_size``, ``precision`` (``fp32``, ``bf16`` or
+                ``auto``: bf16 on CUDA when the checkpoints' ``runtime.amp`` allows it),
+                ``allow_dwi``, ``method_name``, ``span_cases`` (see the class).
 
         Raises:
             CheckpointError: no checkpoint, or one that is damaged or tampered with.
@@ -186,6 +182,17 @@ class Predictor:
             DataError: the case has a duplicated or missing modality, a volume off the CT_MTT's
                 grid, or a file that cannot be read or holds NaN/inf values.
         """
+        if not self.members:
+            from isles2018.inference.threshold import threshold_case
+
+            self._check(case)
+            check_grids(case, self.needs)  # the networks' loader checks its own volumes
+            options = {} if self.threshold_rule is None else {"rule": self.threshold_rule}
+            return Prediction(probability=None, mask=threshold_case(case, **options), dwi=None)
+        batcher = self._batcher()
+        return [*batcher.add(case, self._load(case)), *batcher.finish()][0][1]
+
+    def _check(self, case: Case) -> None:
         if case.broken:
             raise DataError(case.broken)
         if case.duplicated:
@@ -193,29 +200,36 @@ class Predictor:
         missing = sorted(m.token for m in self.needs if not case.has(m))
         if missing:
             raise DataError(f"{case.folder}: missing {', '.join(missing)}")
-        if not self.members:
-            from isles2018.inference.threshold import threshold_case
 
-            check_grids(case, self.needs)  # the networks' loader checks its own volumes
-
-            options = {} if self.threshold_rule is None else {"rule": self.threshold_rule}
-            return Prediction(probability=None, mask=threshold_case(case, **options), dwi=None)
+    def _load(self, case: Case) -> CaseArrays:
+        """The network inputs of a checked case (raises ``DataError`` as :meth:`predict_case`)."""
         from isles2018.data.stack import load_case_arrays
 
+        self._check(case)
         with_dwi = Modality.DWI in self.needs
-        arrays = load_case_arrays(
+        return load_case_arrays(
             case, with_dwi=with_dwi, with_label=False, resample_spacing_mm=self.spacing_mm
         )
-        return predict_arrays(
+
+    def _batcher(self) -> SliceBatcher:
+        return SliceBatcher(
             self.members,
-            arrays,
             device=self.device,
             tta=self.tta,
             batch_size=self.batch_size,
             amp=self.amp,
-            channels_last=self.device.type == "cpu",
+            channels_last=self.channels_last,
             allow_dwi=self.allow_dwi,
+            span_cases=self.span_cases,
         )
+
+    def _outcomes(self, cases: Sequence[Case]) -> Iterator[tuple[Case, Prediction | UserError]]:
+        """Each case's prediction or the user error that stopped it: the threshold method case
+        by case, the networks through a :class:`SliceBatcher` (cases read ahead on CUDA)."""
+        if not self.members:
+            return ((case, attempt(self.predict_case, case)) for case in cases)
+        ahead = READ_AHEAD_CASES if self.device.type == "cuda" else 0
+        return predict_stream(self._batcher(), cases, self._load, ahead=ahead)
 
     def predict_folder(
         self,
@@ -231,7 +245,8 @@ class Predictor:
 
         A case that fails (a missing, unreadable or mismatched file) is reported with a
         one-line reason and skipped; every other case is still written. Any other exception is
-        a bug and propagates.
+        a bug and propagates. With ``span_cases`` (on CUDA) a batch holds slices of several
+        cases; cases stream through, so memory stays bounded however large the folder.
 
         Args:
             data: a TESTING folder, a data-set root, one case folder, or discovered cases.
@@ -249,20 +264,32 @@ class Predictor:
         out = writable_folder(Path(out))  # an unwritable output fails before any case is computed
         report = FolderReport()
         started = time.perf_counter()
-        for case in tqdm(cases, desc=description, unit="case", disable=not progress):
-            try:
-                prediction = self.predict_case(case)
-                # Written on the grid and header of the case's reference volume: the CT_MTT in
-                # ISLES 2018 (as the challenge requires), the NCCT in ISLES'24.
-                grid, name = case.path(case.reference), case.prediction_file(self.method_name)
-                report.written[case.case_id] = write_prediction(prediction.mask, grid, out / name)
-                stem = out / name.split(".nii")[0]
-                if save_probabilities and prediction.probability is not None:
-                    write_like(Path(f"{stem}.probability.nii.gz"), prediction.probability, grid)
-                if save_dwi and prediction.dwi is not None:
-                    write_like(Path(f"{stem}.dwi.nii.gz"), prediction.dwi, grid)
-            except UserError as error:
-                reason = str(error) if case.case_id in str(error) else f"{case.case_id}: {error}"
-                report.failed[case.case_id] = reason
-                tqdm.write(f"error: {reason}", file=sys.stderr)
+        with tqdm(total=len(cases), desc=description, unit="case", disable=not progress) as bar:
+            for case, outcome in self._outcomes(cases):
+                bar.update()  # cases come back in order, a failed one as soon as it is read
+                try:
+                    if isinstance(outcome, UserError):
+                        raise outcome
+                    # On the grid and header of the case's reference volume: the CT_MTT in
+                    # ISLES 2018 (as the challenge requires), the NCCT in ISLES'24.
+                    grid, name = case.path(case.reference), case.prediction_file(self.method_name)
+                    path = write_prediction(outcome.mask, grid, out / name)
+                    report.written[case.case_id] = path
+                    _write_extras(outcome, grid, path, save_probabilities, save_dwi)
+                except UserError as error:
+                    reason = str(error)
+                    reason = reason if case.case_id in reason else f"{case.case_id}: {reason}"
+                    report.failed[case.case_id] = reason
+                    tqdm.write(f"error: {reason}", file=sys.stderr)
         return FolderReport(report.written, report.failed, time.perf_counter() - started)
+
+
+def _write_extras(
+    prediction: Prediction, grid: Path, mask: Path, probabilities: bool, dwi: bool
+) -> None:
+    """The probability and synthetic DWI beside the mask ``mask``, if asked for (atomically)."""
+    stem = mask.parent / mask.name.split(".nii")[0]
+    if probabilities and prediction.probability is not None:
+        write_like(Path(f"{stem}.probability.nii.gz"), prediction.probability, grid)
+    if dwi and prediction.dwi is not None:
+        write_like(Path(f"{stem}.dwi.nii.gz"), prediction.dwi, grid)

@@ -74,6 +74,12 @@ def _launch(runtime: Any, run: Callable[[Any, Any], Any]) -> tuple[Any, Any]:
     "present, else a new patient-grouped split with runtime.folds and runtime.seed).",
 )
 @_fold
+@click.option(
+    "--concurrent-folds",
+    is_flag=True,
+    help="Train the folds at once, one process per fold sharing the device (e.g. one GPU); "
+    "their lines are relayed as 'fold <k> | ...'. Not under torchrun.",
+)
 @_epochs
 @_device
 @_seed
@@ -85,6 +91,7 @@ def train(
     config_name: str | None,
     splits_file: Path | None,
     folds: tuple[int, ...],
+    concurrent_folds: bool,
     epochs: int | None,
     device: str | None,
     seed: int | None,
@@ -93,7 +100,8 @@ def train(
 ) -> None:
     """Cross-validate the pipeline on an ISLES TRAINING folder into RUN/fold_<k>/.
 
-    Under torchrun every process trains the same folds on its share of the slices.
+    Under torchrun every process trains the same folds on its share of the slices. With
+    --concurrent-folds each fold trains in its own process, all at once on the same device.
     """
     from isles2018.training.run import apply_overrides, train_run
 
@@ -101,6 +109,16 @@ def train(
     if config_name is None:
         config_name = str(stored) if resume and stored.is_file() else "gan-gn-maxout"
     config = apply_overrides(load_config(config_name), epochs=epochs, seed=seed, device=device)
+    if concurrent_folds:
+        from isles2018.models.device import resolve_device
+        from isles2018.training.concurrent import train_concurrently
+
+        results = train_concurrently(
+            data, out, config, folds=folds, resume=resume, splits_file=splits_file,
+            device=resolve_device(config.runtime.device).type, log=click.echo,
+        )  # fmt: skip
+        _echo_results(results)
+        return
     context, results = _launch(
         config.runtime,
         lambda device, context: train_run(
@@ -116,9 +134,13 @@ def train(
         ),
     )
     if context.is_main:
-        for result in results:
-            dice = "-" if result.val_dice is None else f"{result.val_dice:.4f}"
-            click.echo(f"fold {result.fold}: {result.epoch} epochs, validation Dice {dice}")
+        _echo_results(results)
+
+
+def _echo_results(results: Any) -> None:
+    for result in results:
+        dice = "-" if result.val_dice is None else f"{result.val_dice:.4f}"
+        click.echo(f"fold {result.fold}: {result.epoch} epochs, validation Dice {dice}")
 
 
 @click.command("ablation")

@@ -187,6 +187,39 @@ def apply_overrides(
     return with_overrides(config, optim=optim, runtime=runtime)
 
 
+def plan_run(
+    data: Path,
+    out: Path,
+    config: Config,
+    *,
+    folds: Sequence[int] | None = None,
+    resume: bool = False,
+    splits_file: Path | None = None,
+) -> tuple[list[Any], Any, list[Any]]:
+    """Every check of :func:`train_run` that needs no image: nothing is read or written.
+
+    Returns:
+        ``(cases, splits, chosen)``: the discovered training cases, the run's splits and the
+        requested folds' entries of them.
+
+    Raises:
+        TrainingError: as :func:`train_run`.
+    """
+    cases = training_cases(Path(data))
+    check_dwi(cases, config)
+    check_same_config(Path(out) / "config.json", config)
+    splits = run_splits(cases, Path(out), config, splits_file)
+    k = splits.k
+    wanted = list(range(k)) if not folds else list(dict.fromkeys(folds))
+    unknown = [f for f in wanted if not 0 <= f < k]
+    if unknown:
+        raise TrainingError(f"fold {unknown[0]} does not exist; folds are 0..{k - 1}")
+    chosen = [splits.folds[f] for f in wanted]
+    for fold in chosen:
+        trained_epochs(Path(out) / f"fold_{fold.fold}", epochs=config.optim.epochs, resume=resume)
+    return cases, splits, chosen
+
+
 def train_run(
     data: Path,
     out: Path,
@@ -213,19 +246,9 @@ def train_run(
     """
     context = context or DistributedContext()
     out = Path(out)
-    cases = training_cases(Path(data))
-    check_dwi(cases, config)
-    stored = out / "config.json"
-    check_same_config(stored, config)
-    splits = run_splits(cases, out, config, splits_file)
-    k = splits.k
-    wanted = list(range(k)) if not folds else list(dict.fromkeys(folds))
-    unknown = [f for f in wanted if not 0 <= f < k]
-    if unknown:
-        raise TrainingError(f"fold {unknown[0]} does not exist; folds are 0..{k - 1}")
-    chosen = [splits.folds[f] for f in wanted]
-    for fold in chosen:
-        trained_epochs(out / f"fold_{fold.fold}", epochs=config.optim.epochs, resume=resume)
+    cases, splits, chosen = plan_run(
+        data, out, config, folds=folds, resume=resume, splits_file=splits_file
+    )
     needed = {c for fold in chosen for c in (*fold.train, *fold.val)}
     loaded = load_cases(
         [c for c in cases if c.case_id in needed],
@@ -237,7 +260,7 @@ def train_run(
     # nothing behind that would refuse the corrected rerun.
     if context.is_main:
         out.mkdir(parents=True, exist_ok=True)
-        save_config(config, stored)
+        save_config(config, out / "config.json")
         if not (out / SPLITS).is_file():
             splits.save(out / SPLITS)
     context.barrier()
