@@ -209,7 +209,7 @@ def test_attention_and_loss_options_round_trip_through_json(tmp_path: Path) -> N
 
 
 def test_variants_change_scale_not_method() -> None:
-    for name in ("ci", "fast"):
+    for name in ("ci", "fast", "table1-cpu"):
         config = load_config(name)
         assert config.pipeline == Config().pipeline
         assert (config.model.norm, config.model.head) == ("group", "maxout")
