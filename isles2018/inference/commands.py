@@ -51,10 +51,11 @@ THRESHOLD_RULES = ("tmax6", "delay3")
 @DEVICE_OPTION
 @click.option(
     "--precision",
-    type=click.Choice(["fp32", "bf16"]),
+    type=click.Choice(["fp32", "bf16", "auto"]),
     default="fp32",
     show_default=True,
-    help="Arithmetic of the forward pass (bf16 autocast is faster on GPUs, not more exact).",
+    help="Arithmetic of the forward pass (bf16 autocast is faster on GPUs, not more exact; "
+    "auto: bf16 on CUDA where every checkpoint's runtime.amp allows it, else fp32).",
 )
 @click.option(
     "--batch-size",

@@ -94,6 +94,19 @@ def test_predict_command_writes_challenge_files(run: Path, testing: Path, tmp_pa
     assert valid.exit_code == 1  # the extra probability/DWI files are not part of a submission
 
 
+def test_precision_auto_on_cpu_writes_what_fp32_writes(
+    run: Path, testing: Path, tmp_path: Path
+) -> None:
+    outputs = {}
+    for precision in ("fp32", "auto"):
+        out = tmp_path / precision
+        args = ["predict", str(testing), "--weights", str(run), "--out", str(out)]
+        result = CliRunner().invoke(main, [*args, "--device", "cpu", "--precision", precision])
+        assert result.exit_code == 0, result.output
+        outputs[precision] = {p.name: p.read_bytes() for p in sorted(out.glob("*.nii"))}
+    assert outputs["auto"] == outputs["fp32"] and outputs["fp32"]
+
+
 def test_broken_case_is_skipped_others_written(run: Path, testing: Path, tmp_path: Path) -> None:
     cases = discover_cases(testing)
     tmax = cases[1].path(Modality.TMAX)
