@@ -1,11 +1,13 @@
-"""The fixed phantom sets behind the shipped weights and the Dice regression check.
+"""The fixed phantom sets behind the shipped weights, and the Dice regression gate with power.
 
 ``TRAIN_SET`` is what the shipped weights are trained on; ``REGRESSION_SET`` is a phantom test
 set they never see. :func:`score_methods` predicts the regression set with the shipped ensemble
-and with the threshold method (both through :class:`~isles2018.inference.Predictor`) and scores
-both with the evaluation package: it produces the reference figures in
-``weights/manifest.json`` (``scripts/make_weights.py``) and the figures CI compares with them
-(``tests/inference/test_regression.py``).
+and with each broken pipeline of :mod:`isles2018.crossval.sabotage` (all through
+:class:`~isles2018.inference.Predictor`) and scores every case with the evaluation package;
+:func:`margins` gives, per broken pipeline, the intact ensemble's mean Dice advantage with a
+paired bootstrap 95 % interval over cases. ``scripts/make_weights.py`` records these figures in
+``weights/manifest.json``; CI (``tests/crossval/test_regression.py``) measures them again and
+fails when a broken pipeline comes within :data:`REQUIRED_MARGIN` of the intact one.
 """
 
 from __future__ import annotations
@@ -13,12 +15,22 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from isles2018.crossval.bootstrap import paired_bootstrap
+from isles2018.crossval.sabotage import permuted_inputs, zero_generator_weights
 from isles2018.errors import UserError
 
 #: Phantom training set of the shipped weights.
 TRAIN_SET: dict[str, Any] = {"cases": 40, "seed": 2018, "profile": "ci"}
 #: Fixed phantom test set of the regression check (disjoint seed; testing partition only).
-REGRESSION_SET: dict[str, Any] = {"test_cases": 12, "seed": 4242, "profile": "ci"}
+#: Sized so that the paired bootstrap 95 % intervals of the margins are at most ±0.05 wide.
+REGRESSION_SET: dict[str, Any] = {"test_cases": 60, "seed": 4242, "profile": "ci"}
+#: Mean Dice by which the intact ensemble must beat every broken pipeline.
+REQUIRED_MARGIN = 0.1
+#: Widest paired bootstrap 95 % half-interval the regression set is sized for.
+MAX_HALF_WIDTH = 0.05
+INTACT = "gan"
 
 
 def make_phantom(
@@ -51,8 +63,8 @@ def make_regression_set(root: Path) -> Path:
     return make_phantom(root, cases=1, **REGRESSION_SET)
 
 
-def mean_dice(prediction_dir: Path, reference_dir: Path) -> float:
-    """Mean per-case Dice (default preset) of a prediction folder against its references.
+def per_case_dice(prediction_dir: Path, reference_dir: Path) -> dict[str, float]:
+    """Dice (default preset) of every reference case; a case that failed to score counts 0.
 
     Raises:
         UserError: a case could not be scored.
@@ -62,22 +74,34 @@ def mean_dice(prediction_dir: Path, reference_dir: Path) -> float:
     run = score_directory(prediction_dir, reference_dir, workers=1, progress=False)
     if run.failed:
         raise UserError(f"{prediction_dir}: {len(run.failed)} case(s) failed to score")
-    return float(run.summary["overall"]["metrics"]["dice"]["mean"])
+    return {str(row["case_id"]): float(row["dice"]) for row in run.rows}
+
+
+def mean_dice(prediction_dir: Path, reference_dir: Path) -> float:
+    """Mean per-case Dice (default preset) of a prediction folder against its references."""
+    return float(np.mean(list(per_case_dice(prediction_dir, reference_dir).values())))
 
 
 def score_methods(
-    weights: Path, work: Path, *, device: str = "cpu", data: Path | None = None
-) -> dict[str, Any]:
-    """Mean Dice of the shipped ensemble and of the threshold method on the regression set.
+    weights: Path,
+    work: Path,
+    *,
+    device: str = "cpu",
+    data: Path | None = None,
+    one_epoch: Path | None = None,
+) -> dict[str, dict[str, float]]:
+    """Per-case Dice of the intact ensemble and of every broken pipeline on the regression set.
 
     Args:
         weights: the weights folder (all fold checkpoints are ensembled).
         work: scratch folder for the data (unless ``data`` is given) and predictions.
         device: ``auto``, ``cpu`` or ``cuda``.
         data: an already generated regression set.
+        one_epoch: checkpoint folder of the same config trained for one epoch (optional).
 
     Returns:
-        ``{"n_cases", "dice_gan", "dice_threshold"}``.
+        ``{method: {case: dice}}`` for ``gan`` (intact), ``threshold``, ``zero-generator``,
+        ``permuted-inputs`` and, when given, ``one-epoch``.
 
     Raises:
         UserError: a case could not be predicted or scored.
@@ -87,14 +111,66 @@ def score_methods(
     work = Path(work)
     root = data or make_regression_set(work / "regression_set")
     testing, reference = root / "TESTING", root / "REFERENCE"
-    predictors = {
-        "gan": Predictor.from_checkpoints([weights], device=device),
-        "threshold": Predictor.threshold(),
+    permuted = permuted_inputs(testing, work / "permuted_testing")
+    runs = {
+        INTACT: (Predictor.from_checkpoints([weights], device=device), testing),
+        "threshold": (Predictor.threshold(), testing),
+        "zero-generator": (
+            Predictor.from_checkpoints(
+                [zero_generator_weights(weights, work / "zero_generator")], device=device
+            ),
+            testing,
+        ),
+        "permuted-inputs": (Predictor.from_checkpoints([weights], device=device), permuted),
     }
-    dice = {}
-    for name, predictor in predictors.items():
-        report = predictor.predict_folder(testing, work / name, progress=False)
+    if one_epoch is not None:
+        runs["one-epoch"] = (Predictor.from_checkpoints([one_epoch], device=device), testing)
+    scores = {}
+    for name, (predictor, folder) in runs.items():
+        report = predictor.predict_folder(folder, work / name, progress=False)
         if report.failed:
-            raise UserError(f"{testing}: {len(report.failed)} case(s) failed to predict")
-        dice[f"dice_{name}"] = mean_dice(work / name, reference)
-    return {"n_cases": REGRESSION_SET["test_cases"], **dice}
+            raise UserError(f"{folder}: {len(report.failed)} case(s) failed to predict")
+        scores[name] = per_case_dice(work / name, reference)
+    return scores
+
+
+def margins(scores: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    """Per broken pipeline: mean Dice margin of the intact ensemble, its 95 % CI and half-width."""
+    cases = sorted(scores[INTACT])
+    intact = [scores[INTACT][c] for c in cases]
+    out = {}
+    for name, per_case in scores.items():
+        if name == INTACT:
+            continue
+        if sorted(per_case) != cases:
+            raise UserError(f"{name}: scored other cases than the intact ensemble")
+        mean, low, high = paired_bootstrap(intact, [per_case[c] for c in cases])
+        out[name] = {
+            "margin": round(mean, 4),
+            "ci95": [round(low, 4), round(high, 4)],
+            "half_width": round((high - low) / 2, 4),
+        }
+    return out
+
+
+def summary(scores: dict[str, dict[str, float]]) -> dict[str, Any]:
+    """JSON-ready record: case count, mean Dice per method and the margins."""
+    return {
+        "n_cases": len(scores[INTACT]),
+        "dice": {name: round(float(np.mean(list(s.values()))), 4) for name, s in scores.items()},
+        "margins": margins(scores),
+        "required_margin": REQUIRED_MARGIN,
+        "max_half_width": MAX_HALF_WIDTH,
+    }
+
+
+def margin_lines(record: dict[str, Any]) -> list[str]:
+    """The gate as a small table: Dice per method, margin of the intact one with its CI."""
+    lines = [f"regression set: {record['n_cases']} cases; intact ensemble Dice "
+             f"{record['dice'][INTACT]:.3f}"]  # fmt: skip
+    for name, m in record["margins"].items():
+        lines.append(
+            f"  {name:<16} Dice {record['dice'][name]:.3f}  margin {m['margin']:+.3f}  "
+            f"95% CI [{m['ci95'][0]:+.3f}, {m['ci95'][1]:+.3f}]  (±{m['half_width']:.3f})"
+        )
+    return lines

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from isles2018.config import ABLATION_STAGES, STAGES
+from isles2018.crossval.bootstrap import paired_bootstrap
 from isles2018.crossval.evaluate import FOLDER, CrossvalResult, evaluate_run
 from isles2018.data.layout import Case
 from isles2018.data.splits import SPLITS_FILE
@@ -113,6 +114,48 @@ def table1_markdown(rows: Mapping[str, StageScores | str]) -> str:
     return "\n".join(lines + (["", *notes] if notes else [])) + "\n"
 
 
+#: Stage differences Table 1 is read for: what each step of the paper adds, and the DWI's worth.
+COMPARISONS = (
+    ("perfusion-unet", "dwi-unet"),
+    ("gan", "perfusion-unet"),
+    ("gan-gn-maxout", "gan"),
+    ("gan-gn-maxout", "perfusion-unet"),
+)
+
+
+def details_markdown(results: Mapping[str, CrossvalResult]) -> str:
+    """Per-fold Dice of every evaluated stage and paired bootstrap intervals between stages.
+
+    Differences are paired over the cases both stages scored (same patient-grouped splits),
+    mean per-case Dice ``first − second`` with a percentile bootstrap 95 % interval.
+    """
+    k = max((r.k for r in results.values()), default=0)
+    lines = [
+        "| stage | " + " | ".join(f"fold {f}" for f in range(k)) + " | mean |",
+        "|---|" + "---|" * (k + 1),
+    ]
+    for stage, result in results.items():
+        folds = [_text(result.fold_dice.get(f)) for f in range(k)]
+        lines.append(
+            f"| {stage} | {' | '.join(folds)} | {_text(_mean(list(result.fold_dice.values())))} |"
+        )
+    lines += ["", "| difference | cases | mean Dice difference | 95 % CI (paired bootstrap) |"]
+    lines.append("|---|---|---|---|")
+    for first, second in COMPARISONS:
+        if first not in results or second not in results:
+            continue
+        a = {r["case_id"]: float(r["dice"]) for r in results[first].rows}
+        b = {r["case_id"]: float(r["dice"]) for r in results[second].rows}
+        shared = sorted(set(a) & set(b))
+        if not shared:
+            continue
+        mean, low, high = paired_bootstrap([a[c] for c in shared], [b[c] for c in shared])
+        lines.append(
+            f"| {first} − {second} | {len(shared)} | {mean:+.4f} | [{low:+.4f}, {high:+.4f}] |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def stage_runs(run: Path) -> dict[str, Path]:
     """``RUN/<stage>/`` folders of an ablation, in Table 1 order; empty for a plain run."""
     run = Path(run)
@@ -155,6 +198,7 @@ def evaluate_stages(
         for s, r in results.items()
     }
     table = Path(run) / FOLDER / TABLE
+    evaluated = {s: r for s, r in results.items() if isinstance(r, CrossvalResult)}
     with atomic_path(table) as temporary:
-        temporary.write_text(table1_markdown(rows))
+        temporary.write_text(table1_markdown(rows) + "\n" + details_markdown(evaluated))
     return results, table

@@ -174,6 +174,17 @@ def test_ablation_folder_gives_table_1(tmp_path: Path, isles_training: Path) -> 
         assert f"| {stage} |" in table and f"{mean:.4f}" == cells[stage][1]
     assert "- gan-gn-maxout: no checkpoint for fold(s) 0" in table
     assert "- gan: not run" in table
+    # per-fold values and paired bootstrap intervals over the cases both stages scored
+    fold_rows = [line for line in table.splitlines() if line.startswith("| perfusion-unet | 0.")]
+    assert len(fold_rows) == 1 and len(fold_rows[0].split("|")) == 2 + 2 + 2
+    shared = len(_per_case(ablation / "gan-gn-maxout"))
+    difference = [
+        line.split("|") for line in table.splitlines() if "gan-gn-maxout − perfusion-unet" in line
+    ]
+    assert len(difference) == 1 and int(difference[0][2]) == shared
+    low, high = (float(x) for x in difference[0][4].strip(" []").split(","))
+    assert low <= float(difference[0][3]) <= high
+    assert not any("− gan |" in line for line in table.splitlines())  # gan was not run
 
 
 def test_predict_arrays_reads_dwi_only_when_allowed(tmp_path: Path, isles_training: Path) -> None:
