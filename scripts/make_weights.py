@@ -8,9 +8,11 @@ Every figure in the manifest is measured by this script, never typed in:
 3. each fold's validation cases are predicted with its checkpoint and scored (what
    ``isles2018 crossval`` does) → cross-validation scores;
 4. the fold checkpoints (weights and sidecars, no optimiser state) are copied to ``weights/``;
-5. on a fixed phantom test set (``REGRESSION_SET``, never trained on), the shipped ensemble and
-   the threshold method are scored → the regression reference that CI checks;
-6. the manifest records SHA-256 of every file, config, data, time, hardware and scores.
+5. the same config is trained for one epoch (fold 0), a broken pipeline of the gate;
+6. on a fixed phantom test set (``REGRESSION_SET``, never trained on), the shipped ensemble and
+   every broken pipeline (threshold rule, zeroed generator, permuted inputs, one epoch) are
+   scored → the regression reference and the gate's margins that CI checks;
+7. the manifest records SHA-256 of every file, config, data, time, hardware and scores.
 
 Usage: ``python scripts/make_weights.py [--work DIR] [--out weights] [--device auto]``.
 """
@@ -30,13 +32,16 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from isles2018.inference.checkpoint import SIDECAR, WEIGHTS  # noqa: E402
-from isles2018.inference.regression import (  # noqa: E402
+from isles2018.crossval.regression import (  # noqa: E402
+    INTACT,
     REGRESSION_SET,
     TRAIN_SET,
     make_phantom,
+    margin_lines,
     score_methods,
 )
+from isles2018.crossval.regression import summary as gate_summary  # noqa: E402
+from isles2018.inference.checkpoint import SIDECAR, WEIGHTS  # noqa: E402
 from isles2018.training.metrics_log import METRICS  # noqa: E402
 
 CONFIG = "demo"
@@ -98,6 +103,7 @@ def main() -> None:
     summary = evaluate_run(run, cases, device=device).summary
 
     out = args.out
+    (out / "manifest.json").unlink(missing_ok=True)  # it pins the old files; rewritten below
     for old in out.glob("fold_*"):
         shutil.rmtree(old)
     for fold in sorted(run.glob("fold_*")):
@@ -106,7 +112,22 @@ def main() -> None:
         for name in (WEIGHTS, SIDECAR):
             shutil.copy2(fold / name, target / name)
 
-    regression = score_methods(out, work / "regression", device=args.device)
+    one_epoch = work / "one_epoch"
+    if not (args.reuse_run and (one_epoch / "fold_0").is_dir()):
+        print(f"training config {CONFIG!r} for one epoch (fold 0) -> {one_epoch}", flush=True)
+        config = apply_overrides(load_config(CONFIG), epochs=1, device=args.device)
+        train_run(data / "TRAINING", one_epoch, config, folds=[0], device=device, progress=False)
+    scores = score_methods(
+        out, work / "regression", device=args.device, one_epoch=one_epoch / "fold_0"
+    )
+    gate = gate_summary(scores)
+    print("\n".join(margin_lines(gate)), flush=True)
+    regression = {
+        "n_cases": gate["n_cases"],
+        "dice_gan": gate["dice"][INTACT],
+        "dice_threshold": gate["dice"]["threshold"],
+        "gate": gate,
+    }
     config = json.loads((run / "config.json").read_text())
     from isles2018.inference.weights import write_manifest
 
