@@ -115,5 +115,40 @@ def test_help_lists_the_options(flag: str) -> None:
         "--workers",
         "--gzip",
         "--five-d",
+        "--report",
     ):
         assert option in result.output
+
+
+def _after_progress(output: str) -> list[str]:
+    """The command's own lines (the progress bar shares the output in the test runner)."""
+    lines = output.strip().splitlines()
+    start = next(i for i, line in enumerate(lines) if "case(s) generated" in line)
+    return lines[start:]
+
+
+def test_report_prints_the_anchors_and_a_rerun_only_reports(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    first = _run(out, "--cases", "2", "--profile", "ci", "--seed", "3", "--report")
+    assert first.exit_code == 0, first.output
+    lines = _after_progress(first.output)
+    assert "2 case(s) generated" in lines[0]
+    assert lines[1].startswith("calibration anchors over 2 case(s)")
+    labels = ("threshold rule", "DWI ceiling", "CTP ceiling")
+    assert [line.split()[0:2] for line in lines[2:]] == [label.split()[:2] for label in labels]
+    anchors = read_manifest(out)["anchors"]
+    for line, name in zip(lines[2:], ("threshold_dice", "dwi_ceiling", "ctp_ceiling"), strict=True):
+        assert f"{anchors[name]:.3f}" in line
+        assert ("in band" in line) == anchors["in_band"][name]
+    before = _sha256(out / "manifest.json")
+    again = _run(out, "--cases", "2", "--profile", "ci", "--seed", "3", "--report")
+    assert again.exit_code == 0 and "0 case(s) generated, 2 already complete" in again.output
+    assert _after_progress(again.output)[1:] == lines[1:]
+    assert _sha256(out / "manifest.json") == before
+
+
+def test_report_is_refused_for_the_isles24_layout(tmp_path: Path) -> None:
+    _one_line_error(
+        _run(tmp_path / "out", "--layout", "isles24", "--report"), "isles2018 layout only"
+    )
+    assert not (tmp_path / "out").exists()
