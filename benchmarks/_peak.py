@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import torch
 
@@ -19,10 +20,19 @@ def matmul_peak(device: torch.device, dtype: torch.dtype, size: int, repeats: in
     b = torch.randn(size, size, device=device, dtype=dtype)
     torch.matmul(a, b)
     synchronise(device)
+
+    def product() -> None:
+        torch.matmul(a, b)
+        synchronise(device)
+
+    return 2 * size**3 / best_seconds(product, repeats)
+
+
+def best_seconds(function: Callable[[], object], repeats: int) -> float:
+    """Best wall time of ``repeats`` calls, in seconds (the caller synchronises the device)."""
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
-        torch.matmul(a, b)
-        synchronise(device)
+        function()
         best = min(best, time.perf_counter() - start)
-    return 2 * size**3 / best
+    return best

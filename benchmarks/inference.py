@@ -56,7 +56,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from _peak import matmul_peak, synchronise  # benchmarks/_peak.py: this folder is on sys.path
+from _peak import (  # benchmarks/_peak.py: this folder is on sys.path
+    best_seconds,
+    matmul_peak,
+    synchronise,
+)
 from torch.utils.flop_counter import FlopCounterMode
 
 # ... and so is benchmarks/evaluation.py, which would shadow the evaluation package: drop it.
@@ -553,12 +557,7 @@ def stream_seconds(members, cases, device, batch: int, amp, channels_last: bool,
         synchronise(device)
 
     once()
-    best = float("inf")
-    for _ in range(rounds):
-        start = time.perf_counter()
-        once()
-        best = min(best, time.perf_counter() - start)
-    return best
+    return best_seconds(once, rounds)
 
 
 def gpu_section(scale: Scale, device: torch.device, ensemble: int, modes: list[str]) -> None:

@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 
-from isles2018.crossval.bootstrap import paired_bootstrap
 from isles2018.crossval.sabotage import permuted_inputs, zero_generator_weights
 from isles2018.errors import UserError
 
@@ -86,11 +85,6 @@ def per_case_dice(prediction_dir: Path, reference_dir: Path) -> dict[str, float]
     return {str(row["case_id"]): float(row["dice"]) for row in run.rows}
 
 
-def mean_dice(prediction_dir: Path, reference_dir: Path) -> float:
-    """Mean per-case Dice (default preset) of a prediction folder against its references."""
-    return float(np.mean(list(per_case_dice(prediction_dir, reference_dir).values())))
-
-
 def score_methods(
     weights: Path,
     work: Path,
@@ -121,8 +115,9 @@ def score_methods(
     root = data or make_regression_set(work / "regression_set")
     testing, reference = root / "TESTING", root / "REFERENCE"
     permuted = permuted_inputs(testing, work / "permuted_testing")
+    intact = Predictor.from_checkpoints([weights], device=device)
     runs = {
-        INTACT: (Predictor.from_checkpoints([weights], device=device), testing),
+        INTACT: (intact, testing),
         "threshold": (Predictor.threshold(), testing),
         "zero-generator": (
             Predictor.from_checkpoints(
@@ -130,7 +125,7 @@ def score_methods(
             ),
             testing,
         ),
-        "permuted-inputs": (Predictor.from_checkpoints([weights], device=device), permuted),
+        "permuted-inputs": (intact, permuted),
     }
     if one_epoch is not None:
         runs["one-epoch"] = (Predictor.from_checkpoints([one_epoch], device=device), testing)
@@ -144,7 +139,10 @@ def score_methods(
 
 
 def margins(scores: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
-    """Per broken pipeline: mean Dice margin of the intact ensemble, its 95 % CI and half-width."""
+    """Per broken pipeline: mean Dice margin of the intact ensemble, its paired bootstrap 95 % CI
+    (:func:`evaluation.compare.bootstrap_ci`) and half-width."""
+    from evaluation.compare import bootstrap_ci
+
     cases = sorted(scores[INTACT])
     intact = [scores[INTACT][c] for c in cases]
     out = {}
@@ -153,9 +151,10 @@ def margins(scores: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
             continue
         if sorted(per_case) != cases:
             raise UserError(f"{name}: scored other cases than the intact ensemble")
-        mean, low, high = paired_bootstrap(intact, [per_case[c] for c in cases])
+        difference = np.asarray(intact) - np.asarray([per_case[c] for c in cases])
+        low, high = bootstrap_ci(difference)
         out[name] = {
-            "margin": round(mean, 4),
+            "margin": round(float(difference.mean()), 4),
             "ci95": [round(low, 4), round(high, 4)],
             "half_width": round((high - low) / 2, 4),
         }
@@ -164,11 +163,12 @@ def margins(scores: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
 
 def summary(scores: dict[str, dict[str, float]]) -> dict[str, Any]:
     """JSON-ready record: case count, mean Dice per method and the margins."""
+    measured = margins(scores)
     return {
         "n_cases": len(scores[INTACT]),
         "dice": {name: round(float(np.mean(list(s.values()))), 4) for name, s in scores.items()},
-        "margins": margins(scores),
-        "required_margins": {name: REQUIRED_MARGINS[name] for name in margins(scores)},
+        "margins": measured,
+        "required_margins": {name: REQUIRED_MARGINS[name] for name in measured},
         "max_half_width": MAX_HALF_WIDTH,
     }
 

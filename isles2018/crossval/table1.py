@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 
 from isles2018.config import ABLATION_STAGES, STAGES
-from isles2018.crossval.bootstrap import paired_bootstrap
 from isles2018.crossval.evaluate import FOLDER, CrossvalResult, evaluate_run
 from isles2018.data.layout import Case
 from isles2018.data.splits import SPLITS_FILE
@@ -129,6 +128,8 @@ def details_markdown(results: Mapping[str, CrossvalResult]) -> str:
     Differences are paired over the cases both stages scored (same patient-grouped splits),
     mean per-case Dice ``first − second`` with a percentile bootstrap 95 % interval.
     """
+    from evaluation.compare import bootstrap_ci
+
     k = max((r.k for r in results.values()), default=0)
     lines = [
         "| stage | " + " | ".join(f"fold {f}" for f in range(k)) + " | mean |",
@@ -149,9 +150,11 @@ def details_markdown(results: Mapping[str, CrossvalResult]) -> str:
         shared = sorted(set(a) & set(b))
         if not shared:
             continue
-        mean, low, high = paired_bootstrap([a[c] for c in shared], [b[c] for c in shared])
+        difference = np.array([a[c] - b[c] for c in shared])
+        low, high = bootstrap_ci(difference)
         lines.append(
-            f"| {first} − {second} | {len(shared)} | {mean:+.4f} | [{low:+.4f}, {high:+.4f}] |"
+            f"| {first} − {second} | {len(shared)} | {difference.mean():+.4f} | "
+            f"[{low:+.4f}, {high:+.4f}] |"
         )
     return "\n".join(lines) + "\n"
 

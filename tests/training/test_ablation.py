@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from isles2018.cli import main
@@ -19,15 +18,6 @@ from isles2018.training.ablation import stage_configs
 from isles2018.training.losses import fold_class_weights
 
 STAGE = "gan-gn-maxout-attn"
-
-
-@pytest.fixture
-def data(tmp_path: Path, make_case) -> Path:
-    """Four training cases, 32×32, two slices each, with MR_DWI."""
-    root = tmp_path / "TRAINING"
-    for number in (1, 2, 3, 4):
-        make_case(root, number, shape=(32, 32, 2))
-    return root
 
 
 def test_the_default_stages_are_table_1_and_the_command_offers_the_attention_stage() -> None:

@@ -22,15 +22,6 @@ TINY = {"model": {"depth": 2}, "optim": {"epochs": 1}, "runtime": {"folds": 2, "
 
 
 @pytest.fixture
-def data(tmp_path: Path, make_case) -> Path:
-    """Four training cases, 32×32, two slices each, with MR_DWI (as in test_run)."""
-    root = tmp_path / "TRAINING"
-    for number in (1, 2, 3, 4):
-        make_case(root, number, shape=(32, 32, 2))
-    return root
-
-
-@pytest.fixture
 def tiny(tmp_path: Path) -> str:
     path = tmp_path / "tiny.json"
     path.write_text(json.dumps(TINY))

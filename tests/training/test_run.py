@@ -24,15 +24,6 @@ NO_DWI = tuple(m for m in Modality if m is not Modality.DWI)
 
 
 @pytest.fixture
-def data(tmp_path: Path, make_case) -> Path:
-    """Four training cases, 32×32, two slices each, with MR_DWI."""
-    root = tmp_path / "TRAINING"
-    for number in (1, 2, 3, 4):
-        make_case(root, number, shape=SIZE)
-    return root
-
-
-@pytest.fixture
 def data_without_dwi(tmp_path: Path, make_case) -> Path:
     """Like the public ISLES 2018 release: no MR_DWI."""
     root = tmp_path / "PUBLIC" / "TRAINING"
