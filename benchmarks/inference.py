@@ -530,7 +530,7 @@ def synthetic_cases(slices: int, size: int) -> list[CaseArrays]:
 
 def gpu_members(width: int, count: int, device: torch.device, channels_last: bool, mode: str):
     """``count`` random ``gan-gn-maxout`` checkpoints (a fold ensemble), compiled if ``mode``."""
-    from isles2018.training.compilation import compile_models
+    from isles2018.inference.forward import compile_members
 
     config = paper_config(width)
     ones = (1.0,) * len(config.pipeline.inputs)
@@ -540,18 +540,22 @@ def gpu_members(width: int, count: int, device: torch.device, channels_last: boo
     for fold in range(count):
         torch.manual_seed(fold)
         models = build_models(config).eval().to(device, channels_last=channels_last)
-        models = compile_models(models, mode, device, log=lambda line: print(f"  {line}"))
         members.append(Member(models, config, stats, Path(f"fold_{fold}")))
-    return members
+    compiled = compile_members(
+        members, mode, device, channels_last=channels_last, log=lambda line: print(f"  {line}")
+    )
+    return members, compiled
 
 
-def stream_seconds(members, cases, device, batch: int, amp, channels_last: bool, rounds: int):
+def stream_seconds(members, cases, device, batch: int, amp, channels_last: bool, rounds: int,
+                   static: bool):  # fmt: skip
     """Best seconds of predicting every case through the batched path, after one warm-up pass
-    (cuDNN autotuning, compilation, autocast weight casts)."""
+    (cuDNN autotuning, compilation, autocast weight casts); ``static`` pads short batches, as
+    ``Predictor`` does for compiled networks."""
 
     def once() -> None:
         batcher = SliceBatcher(members, device=device, batch_size=batch, amp=amp,
-                               channels_last=channels_last)  # fmt: skip
+                               channels_last=channels_last, static_batches=static)  # fmt: skip
         for _ in predict_stream(batcher, cases, lambda arrays: arrays):
             pass
         synchronise(device)
@@ -580,12 +584,12 @@ def gpu_section(scale: Scale, device: torch.device, ensemble: int, modes: list[s
                 ("eager bf16 channels_last", torch.bfloat16, True, "off")]  # fmt: skip
     variants += [(f"compile {m} bf16 channels_last", torch.bfloat16, True, m) for m in modes]
     for label, amp, channels_last, mode in variants:
-        members = gpu_members(scale.width, ensemble, device, channels_last, mode)
+        members, compiled = gpu_members(scale.width, ensemble, device, channels_last, mode)
         for batch in scale.gpu_batches:
             if device.type == "cuda":
                 torch.cuda.reset_peak_memory_stats(device)
             seconds = stream_seconds(members, cases, device, batch, amp, channels_last,
-                                     max(1, scale.rounds - 1))  # fmt: skip
+                                     max(1, scale.rounds - 1), compiled)  # fmt: skip
             memory = "-"
             if device.type == "cuda":
                 memory = f"{torch.cuda.max_memory_allocated(device) / 2**30:.2f}"

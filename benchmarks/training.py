@@ -31,8 +31,8 @@ from torch.utils.flop_counter import FlopCounterMode
 from isles2018.config import COMPILE_MODES, load_config, with_overrides
 from isles2018.data.dataset import Batch
 from isles2018.models import build_models
+from isles2018.models.compilation import compile_models
 from isles2018.models.device import resolve_device
-from isles2018.training.compilation import compile_models
 from isles2018.training.step import make_optimisers, train_step
 
 #: The paper's schedule on the real data: 700 epochs over ≈ 376 training slices, 4 folds.

@@ -199,7 +199,7 @@ class RuntimeConfig:
         num_threads: CPU threads for torch (0 = torch's default).
         compile: ``off`` (eager, the default), ``default`` or ``max-autotune``: ``torch.compile``
             the generator, segmentor and discriminator with this inductor mode for training and
-            validation (:mod:`isles2018.training.compilation`). ``max-autotune`` searches kernel
+            validation (:mod:`isles2018.models.compilation`). ``max-autotune`` searches kernel
             configurations at the first step (minutes) and, on CUDA, replays steps as CUDA
             graphs. Checkpoints hold the plain networks either way; where compilation is
             unavailable the run logs one line and trains eagerly.

@@ -17,7 +17,6 @@ several threads when batch × groups < threads, or cuDNN kernels chosen by batch
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -26,10 +25,11 @@ import numpy as np
 import torch
 
 from isles2018.data.modalities import Modality
-from isles2018.data.normalise import NormStats, select_channels
+from isles2018.data.normalise import select_channels
 from isles2018.data.stack import CaseArrays
 from isles2018.errors import CheckpointError, ConfigError
-from isles2018.models import LESION_THRESHOLD, run_pipeline
+from isles2018.inference.forward import flips, member_forward, normalise
+from isles2018.models import LESION_THRESHOLD
 
 if TYPE_CHECKING:
     from isles2018.inference.ensemble import Member
@@ -55,48 +55,6 @@ class Prediction:
 def reads_dwi(member: Member) -> bool:
     """Whether the checkpoint reads MR_DWI as an input (the ``dwi-unet`` stage)."""
     return Modality.DWI.token in member.stats.channels
-
-
-def _flips(tta: bool) -> list[tuple[int, ...]]:
-    # Slices are (B, C, H, W); flipping H mirrors x, flipping W mirrors y. All four flips form a
-    # group, so the TTA average is exactly equivariant to mirroring the input.
-    return [(), (-2,), (-1,), (-2, -1)] if tta else [()]
-
-
-@torch.no_grad()
-def _member_forward(
-    member: Member, inputs: torch.Tensor, flips: list[tuple[int, ...]], amp: torch.dtype | None
-) -> tuple[torch.Tensor, torch.Tensor | None]:
-    probability = torch.zeros(inputs.shape[0], *inputs.shape[2:], device=inputs.device)
-    dwi = None
-    for dims in flips:
-        view = inputs.flip(dims) if dims else inputs
-        with torch.autocast(inputs.device.type, dtype=amp or torch.float32, enabled=bool(amp)):
-            lesion, synthetic = run_pipeline(member.models, view)
-        probability += lesion.flip(dims) if dims else lesion  # negative dims: same axes
-        if synthetic is not None and not dims:
-            dwi = synthetic[:, 0].float()
-    return probability / len(flips), dwi
-
-
-def normalise(stats: NormStats, raw: torch.Tensor) -> torch.Tensor:
-    """``(B, C, H, W)`` float32 network input from unnormalised channels, on their device.
-
-    The float32 arithmetic of :meth:`NormStats.normalise_inputs`, so the results are equal.
-    """
-
-    def channel(values: Sequence[float]) -> torch.Tensor:
-        return _channel(tuple(values), raw.device)
-
-    if stats.low is not None and stats.high is not None:
-        raw = torch.clamp(raw, channel(stats.low), channel(stats.high))
-    return (raw - channel(stats.mean)) / channel(stats.std)
-
-
-@functools.lru_cache(maxsize=256)
-def _channel(values: tuple[float, ...], device: torch.device) -> torch.Tensor:
-    # Cached: a fresh host-to-device copy per batch would wait for the GPU's queue to drain.
-    return torch.tensor(values, dtype=torch.float32, device=device).reshape(1, -1, 1, 1)
 
 
 @dataclass
@@ -146,6 +104,10 @@ class SliceBatcher:
         span_cases: let a batch hold slices of several cases (full batches, for GPUs); without
             it each case has batches of its own: on CPU the cost per slice grows with the batch
             (71 → 113 ms from 1 to 8 slices, 256², width 16, 1 thread of a 2-core Xeon).
+        static_batches: pad every short batch with zero slices to ``batch_size`` (and drop
+            their outputs), so that compiled networks (CUDA graphs) see one shape. Every
+            network here works on each slice alone (GroupNorm, no batch statistics), so the
+            padding changes no other slice's result.
 
     Raises:
         CheckpointError: no member, or a member reads MR_DWI without ``allow_dwi``.
@@ -163,6 +125,7 @@ class SliceBatcher:
         channels_last: bool = False,
         allow_dwi: bool = False,
         span_cases: bool = True,
+        static_batches: bool = False,
     ) -> None:
         if not members:
             raise CheckpointError("no checkpoint to predict with")
@@ -179,10 +142,11 @@ class SliceBatcher:
                 member.models.to(device, channels_last=True)
         self.members = list(members)
         self.device = device
-        self.flips = _flips(tta)
+        self.flips = flips(tta)
         self.batch_size = batch_size
         self.amp = amp
         self.span_cases = span_cases
+        self.static_batches = static_batches
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self._channels = list(dict.fromkeys(m.stats.channels for m in self.members))
         self._queue: list[_Pending] = []
@@ -239,7 +203,10 @@ class SliceBatcher:
         cuda = self.device.type == "cuda"
         on_device = {}
         for channels in self._channels:
-            batch = torch.from_numpy(np.concatenate([p.raw[channels][a:b] for p, a, b in pieces]))
+            parts = [p.raw[channels][a:b] for p, a, b in pieces]
+            if self.static_batches and count < self.batch_size:
+                parts.append(np.zeros((self.batch_size - count, *parts[0].shape[1:]), np.float32))
+            batch = torch.from_numpy(np.concatenate(parts))
             host = batch.pin_memory() if cuda else batch
             on_device[channels] = host.to(self.device, non_blocking=True)
         total: torch.Tensor | None = None
@@ -248,7 +215,7 @@ class SliceBatcher:
         for member in self.members:
             inputs = normalise(member.stats, on_device[member.stats.channels])
             inputs = inputs.contiguous(memory_format=self.memory_format)
-            lesion, dwi = _member_forward(member, inputs, self.flips, self.amp)
+            lesion, dwi = member_forward(member, inputs, self.flips, self.amp)
             # Summed in member order: the float32 additions of a case predicted alone.
             total = lesion if total is None else total + lesion
             if dwi is not None and member.stats.dwi_mean is not None:
@@ -256,6 +223,8 @@ class SliceBatcher:
                 dwi_total = restored if dwi_total is None else dwi_total + restored
                 generators += 1
         assert total is not None
+        total = total[:count]  # without the padding of a static batch
+        dwi_total = None if dwi_total is None else dwi_total[:count]
         # To pinned host memory without waiting (CUDA); the event says when the copies are done.
         probability = total.to("cpu", non_blocking=cuda)
         dwi_host = None if dwi_total is None else dwi_total.to("cpu", non_blocking=cuda)

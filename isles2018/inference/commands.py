@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from isles2018.cli import DEVICE_OPTION
+from isles2018.config.schema import COMPILE_MODES
 from isles2018.data.modalities import DEFAULT_METHOD_NAME, THRESHOLD_METHOD_NAME
 
 METHODS = ("gan", "threshold")
@@ -65,6 +66,15 @@ THRESHOLD_RULES = ("tmax6", "delay3")
     help="Slices per forward pass.",
 )
 @click.option(
+    "--compile",
+    "compile_mode",
+    type=click.Choice(COMPILE_MODES),
+    default="off",
+    show_default=True,
+    help="torch.compile the networks, as runtime.compile (meant for GPUs; the first batch "
+    "waits for the compiler). Where no compiler is available: one line, then eager.",
+)
+@click.option(
     "--save-probabilities",
     is_flag=True,
     help="Also write SMIR.<method>.<id>.probability.nii.gz (not part of a submission).",
@@ -86,6 +96,7 @@ def predict(
     device: str,
     precision: str,
     batch_size: int,
+    compile_mode: str,
     save_probabilities: bool,
     save_dwi: bool,
 ) -> None:
@@ -101,6 +112,8 @@ def predict(
 
     cases = discover_cases(data)
     if method == "threshold":
+        if compile_mode != "off":
+            raise ConfigError("--compile applies to --method gan only")
         predictor = Predictor.threshold(rule=rule, method_name=method_name)
     else:
         if rule is not None:
@@ -114,6 +127,7 @@ def predict(
             batch_size=batch_size,
             precision=precision,
             method_name=method_name,
+            compile=compile_mode,
         )
         click.echo(f"ensemble of {len(predictor.members)} checkpoint(s) on {predictor.device}")
     layouts = sorted({"ISLES'24" if c.layout == ISLES24 else "ISLES 2018" for c in cases})

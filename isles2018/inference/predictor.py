@@ -25,7 +25,7 @@ import torch
 from tqdm import tqdm
 
 from isles2018.data.grid import check_grids
-from isles2018.data.io import write_like, write_prediction
+from isles2018.data.io import write_prediction
 from isles2018.data.layout import Case, discover_cases
 from isles2018.data.modalities import (
     DEFAULT_METHOD_NAME,
@@ -40,7 +40,14 @@ from isles2018.errors import CheckpointError, ConfigError, DataError, UserError
 from isles2018.files import writable_folder
 from isles2018.inference.batching import SliceBatcher
 from isles2018.inference.ensemble import Member, Prediction, load_members, reads_dwi
-from isles2018.inference.streaming import READ_AHEAD_CASES, FolderReport, attempt, predict_stream
+from isles2018.inference.forward import compile_members
+from isles2018.inference.streaming import (
+    READ_AHEAD_CASES,
+    FolderReport,
+    attempt,
+    predict_stream,
+    write_extras,
+)
 from isles2018.models.device import resolve_device
 
 #: ``auto``: bf16 autocast on CUDA when every checkpoint's ``runtime.amp`` allows it, else fp32.
@@ -67,6 +74,10 @@ class Predictor:
         allow_dwi: let checkpoints that read MR_DWI (``dwi-unet``) predict; only cross-validation
             on training cases has MR_DWI, test cases never do.
         method_name: the ``<method>`` of the files written, ``SMIR.<method>.<id>.nii``.
+        compile: ``torch.compile`` mode of the networks (``off``, ``default`` or
+            ``max-autotune``, as ``runtime.compile``); compiled networks get every batch padded
+            to ``batch_size`` slices, so one graph serves a whole run. Where the compiler is
+            unavailable one line says so and the networks run eagerly.
         threshold_rule: the threshold method's rule (None: the module's default, ``tmax6``).
     """
 
@@ -83,6 +94,7 @@ class Predictor:
         allow_dwi: bool = False,
         method_name: str | None = None,
         span_cases: bool | None = None,
+        compile: str = "off",
     ) -> None:
         if batch_size < 1:
             raise ConfigError(f"batch size must be at least 1 slice, got {batch_size}")
@@ -118,6 +130,10 @@ class Predictor:
                 raise CheckpointError(
                     f"{member.path}: this checkpoint reads MR_DWI, which inference lacks"
                 )
+        #: Whether the networks run compiled (False for ``off`` and after an eager fallback).
+        self.compiled = compile_members(
+            self.members, compile, self.device, channels_last=self.channels_last
+        )
 
     @classmethod
     def from_checkpoints(
@@ -131,11 +147,11 @@ class Predictor:
             device: ``auto``, ``cpu``, ``cuda`` or a ``torch.device``.
             **options: ``tta``, ``batch_size``, ``precision`` (``fp32``, ``bf16`` or
                 ``auto``: bf16 on CUDA when the checkpoints' ``runtime.amp`` allows it),
-                ``allow_dwi``, ``method_name``, ``span_cases`` (see the class).
+                ``allow_dwi``, ``method_name``, ``span_cases``, ``compile`` (see the class).
 
         Raises:
             CheckpointError: no checkpoint, or one that is damaged or tampered with.
-            ConfigError: an unknown device or precision, or a batch size below 1.
+            ConfigError: an unknown device, precision or compile mode, or a batch size below 1.
         """
         if not paths:
             raise ConfigError("no checkpoint given: name a weights, run or fold folder")
@@ -221,11 +237,11 @@ class Predictor:
             channels_last=self.channels_last,
             allow_dwi=self.allow_dwi,
             span_cases=self.span_cases,
+            static_batches=self.compiled,
         )
 
     def _outcomes(self, cases: Sequence[Case]) -> Iterator[tuple[Case, Prediction | UserError]]:
-        """Each case's prediction or the user error that stopped it: the threshold method case
-        by case, the networks through a :class:`SliceBatcher` (cases read ahead on CUDA)."""
+        """Each case's prediction or its user error (networks: through a SliceBatcher)."""
         if not self.members:
             return ((case, attempt(self.predict_case, case)) for case in cases)
         ahead = READ_AHEAD_CASES if self.device.type == "cuda" else 0
@@ -270,26 +286,14 @@ class Predictor:
                 try:
                     if isinstance(outcome, UserError):
                         raise outcome
-                    # On the grid and header of the case's reference volume: the CT_MTT in
-                    # ISLES 2018 (as the challenge requires), the NCCT in ISLES'24.
+                    # On the reference volume's grid and header (CT_MTT; NCCT in ISLES'24).
                     grid, name = case.path(case.reference), case.prediction_file(self.method_name)
                     path = write_prediction(outcome.mask, grid, out / name)
                     report.written[case.case_id] = path
-                    _write_extras(outcome, grid, path, save_probabilities, save_dwi)
+                    write_extras(outcome, grid, path, save_probabilities, save_dwi)
                 except UserError as error:
                     reason = str(error)
                     reason = reason if case.case_id in reason else f"{case.case_id}: {reason}"
                     report.failed[case.case_id] = reason
                     tqdm.write(f"error: {reason}", file=sys.stderr)
         return FolderReport(report.written, report.failed, time.perf_counter() - started)
-
-
-def _write_extras(
-    prediction: Prediction, grid: Path, mask: Path, probabilities: bool, dwi: bool
-) -> None:
-    """The probability and synthetic DWI beside the mask ``mask``, if asked for (atomically)."""
-    stem = mask.parent / mask.name.split(".nii")[0]
-    if probabilities and prediction.probability is not None:
-        write_like(Path(f"{stem}.probability.nii.gz"), prediction.probability, grid)
-    if dwi and prediction.dwi is not None:
-        write_like(Path(f"{stem}.dwi.nii.gz"), prediction.dwi, grid)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from isles2018.data.io import write_like
 from isles2018.data.stack import CaseArrays
 from isles2018.errors import UserError
 from isles2018.inference.batching import Prediction, SliceBatcher
@@ -98,3 +99,14 @@ def predict_stream(
         else:
             yield from batcher.add(case, loaded)
     yield from batcher.finish()
+
+
+def write_extras(
+    prediction: Prediction, grid: Path, mask: Path, probabilities: bool, dwi: bool
+) -> None:
+    """The probability and synthetic DWI beside the mask ``mask``, if asked for (atomically)."""
+    stem = mask.parent / mask.name.split(".nii")[0]
+    if probabilities and prediction.probability is not None:
+        write_like(Path(f"{stem}.probability.nii.gz"), prediction.probability, grid)
+    if dwi and prediction.dwi is not None:
+        write_like(Path(f"{stem}.dwi.nii.gz"), prediction.dwi, grid)

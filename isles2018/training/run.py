@@ -35,7 +35,7 @@ from isles2018.inference.checkpoint import (
     save_checkpoint,
 )
 from isles2018.models import build_models
-from isles2018.training.compilation import compile_models
+from isles2018.models.compilation import compile_models
 from isles2018.training.distributed import DistributedContext
 from isles2018.training.losses import fold_class_weights
 from isles2018.training.metrics_log import (

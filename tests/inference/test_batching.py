@@ -17,8 +17,9 @@ from isles2018.data.normalise import compute_stats
 from isles2018.data.stack import load_case_arrays
 from isles2018.errors import DataError
 from isles2018.inference import Predictor
-from isles2018.inference.batching import SliceBatcher, normalise
+from isles2018.inference.batching import SliceBatcher
 from isles2018.inference.ensemble import load_members
+from isles2018.inference.forward import normalise
 from isles2018.inference.streaming import predict_stream, read_ahead
 
 CPU = torch.device("cpu")
@@ -37,16 +38,16 @@ def uneven(tmp_path: Path, make_case) -> Path:
 
 def _batch_sizes(monkeypatch) -> list[int]:
     """Record the slices of every forward pass (the generator's input)."""
-    import isles2018.inference.batching as batching
+    import isles2018.inference.forward as forward
 
     seen: list[int] = []
-    original = batching.run_pipeline
+    original = forward.run_pipeline
 
     def recording(models, inputs):
         seen.append(inputs.shape[0])
         return original(models, inputs)
 
-    monkeypatch.setattr(batching, "run_pipeline", recording)
+    monkeypatch.setattr(forward, "run_pipeline", recording)
     return seen
 
 

@@ -13,9 +13,8 @@ from isles2018.config import load_config, with_overrides
 from isles2018.data.dataset import Batch
 from isles2018.errors import ConfigError
 from isles2018.inference.checkpoint import WEIGHTS, load_checkpoint
-from isles2018.models import build_models
-from isles2018.training import compilation
-from isles2018.training.compilation import compile_models
+from isles2018.models import build_models, compilation
+from isles2018.models.compilation import compile_models
 from isles2018.training.metrics_log import read_metrics
 from isles2018.training.run import train_run
 from isles2018.training.step import make_optimisers, train_step

@@ -1,8 +1,10 @@
-"""``torch.compile`` of the networks (``runtime.compile``), with a one-line eager fallback.
+"""``torch.compile`` of the networks, with a one-line eager fallback.
 
-Compilation wraps each network in an ``OptimizedModule`` that shares the plain network's
-parameters; the fold loop keeps the plain networks for checkpoints, so weights saved from a
-compiled run carry no ``_orig_mod.`` prefix and load into eager networks, and back.
+Used by training (``runtime.compile``) and by inference (``Predictor(compile=...)``,
+``isles2018 predict --compile``). Compilation wraps each network in an ``OptimizedModule`` that
+shares the plain network's parameters; the fold loop keeps the plain networks for checkpoints,
+so weights saved from a compiled run carry no ``_orig_mod.`` prefix and load into eager
+networks, and back.
 """
 
 from __future__ import annotations
@@ -72,7 +74,7 @@ def compile_models(
     if reason is None:
         try:
             return models.wrapped(lambda module: torch.compile(module, mode=mode))
-        except Exception as error:  # whatever stops compilation, training goes on eagerly
+        except Exception as error:  # whatever stops compilation, the networks run eagerly
             reason = f"torch.compile failed: {type(error).__name__}: {_first_line(error)}"
     log(f"runtime.compile {mode}: {reason}; running eagerly")
     return models
