@@ -1,4 +1,4 @@
-"""Fixtures of the inference tests: a TESTING folder and a run with two fold checkpoints."""
+"""Fixtures of the inference tests: a run with two fold checkpoints, forward-pass sizes."""
 
 from __future__ import annotations
 
@@ -29,3 +29,19 @@ def run(tmp_path: Path, isles_training: Path) -> Path:
     for fold in (0, 1):
         _checkpoint(tmp_path / "run" / f"fold_{fold}", isles_training, seed=fold)
     return tmp_path / "run"
+
+
+@pytest.fixture
+def batch_sizes(monkeypatch) -> list[int]:
+    """The slices of every forward pass (the generator's input), recorded as they run."""
+    import isles2018.inference.forward as forward
+
+    seen: list[int] = []
+    original = forward.run_pipeline
+
+    def recording(models, inputs):
+        seen.append(inputs.shape[0])
+        return original(models, inputs)
+
+    monkeypatch.setattr(forward, "run_pipeline", recording)
+    return seen

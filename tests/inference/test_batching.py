@@ -36,32 +36,17 @@ def uneven(tmp_path: Path, make_case) -> Path:
     return root
 
 
-def _batch_sizes(monkeypatch) -> list[int]:
-    """Record the slices of every forward pass (the generator's input)."""
-    import isles2018.inference.forward as forward
-
-    seen: list[int] = []
-    original = forward.run_pipeline
-
-    def recording(models, inputs):
-        seen.append(inputs.shape[0])
-        return original(models, inputs)
-
-    monkeypatch.setattr(forward, "run_pipeline", recording)
-    return seen
-
-
 @pytest.mark.parametrize(
     ("batch_size", "tta", "batches"),
     [(1, False, [1] * 11), (3, True, [3, 3, 3, 2]), (64, False, [11])],
 )
 def test_a_folder_predicts_exactly_as_its_cases_one_by_one(
-    run: Path, uneven: Path, tmp_path: Path, monkeypatch, batch_size, tta, batches
+    run: Path, uneven: Path, tmp_path: Path, batch_sizes, batch_size, tta, batches
 ) -> None:
     predictor = Predictor.from_checkpoints(
         [run], device="cpu", batch_size=batch_size, tta=tta, span_cases=True
     )
-    seen = _batch_sizes(monkeypatch)
+    seen = batch_sizes
     report = predictor.predict_folder(uneven, tmp_path / "out", save_probabilities=True,
                                       save_dwi=True, progress=False)  # fmt: skip
     flips = 4 if tta else 1
@@ -96,7 +81,7 @@ def test_a_bad_case_among_good_ones_leaves_the_others_as_if_alone(
 
 
 def test_slices_of_another_size_get_batches_of_their_own(
-    run: Path, tmp_path: Path, make_case, monkeypatch
+    run: Path, tmp_path: Path, make_case, batch_sizes
 ) -> None:
     root = tmp_path / "MIXED"
     for number, shape in enumerate([(16, 12, 2), (24, 16, 2), (16, 12, 1)], start=1):
@@ -104,7 +89,7 @@ def test_slices_of_another_size_get_batches_of_their_own(
     predictor = Predictor.from_checkpoints(
         [run / "fold_0"], device="cpu", batch_size=8, span_cases=True
     )
-    seen = _batch_sizes(monkeypatch)
+    seen = batch_sizes
     report = predictor.predict_folder(root, tmp_path / "out", progress=False)
     assert seen == [2, 2, 1] and report.failed == {}
     for case in discover_cases(root):
@@ -112,11 +97,11 @@ def test_slices_of_another_size_get_batches_of_their_own(
         assert np.array_equal(read_mask(report.written[case.case_id]), alone)
 
 
-def test_on_cpu_each_case_keeps_batches_of_its_own(run: Path, uneven: Path, tmp_path, monkeypatch):
+def test_on_cpu_each_case_keeps_batches_of_its_own(run: Path, uneven: Path, tmp_path, batch_sizes):
     # On CPU a larger batch costs more per slice, so by default a batch never spans cases.
     predictor = Predictor.from_checkpoints([run / "fold_0"], device="cpu", batch_size=3)
     assert predictor.span_cases is False
-    seen = _batch_sizes(monkeypatch)
+    seen = batch_sizes
     report = predictor.predict_folder(uneven, tmp_path / "out", progress=False)
     assert seen == [2, 3, 2, 1, 3] and len(report.written) == 4
 

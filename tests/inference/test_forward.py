@@ -55,20 +55,11 @@ def test_without_a_compiler_one_line_says_so_and_the_networks_run_eagerly(
 
 @pytest.mark.parametrize("span_cases", [True, False])
 def test_static_batches_pad_short_batches_and_change_no_slice(
-    run: Path, testing: Path, tmp_path: Path, monkeypatch, span_cases: bool
+    run: Path, testing: Path, tmp_path: Path, batch_sizes, span_cases: bool
 ) -> None:
     """Padding to the batch size feeds the networks one shape and leaves every result as it was
     (each network works on each slice alone)."""
-    import isles2018.inference.forward as forward
-
-    seen: list[int] = []
-    original = forward.run_pipeline
-
-    def recording(models, inputs):
-        seen.append(inputs.shape[0])
-        return original(models, inputs)
-
-    monkeypatch.setattr(forward, "run_pipeline", recording)
+    seen = batch_sizes
     results = {}
     for static in (False, True):
         predictor = Predictor.from_checkpoints([run], device="cpu", batch_size=4)
