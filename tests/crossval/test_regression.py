@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from isles2018.config import load_config
+from isles2018.config import from_dict
 from isles2018.crossval.regression import (
     INTACT,
     MAX_HALF_WIDTH,
@@ -54,7 +54,8 @@ def one_epoch(tmp_path_factory) -> Path:
     }
     work = tmp_path_factory.mktemp("one_epoch")
     data = make_phantom(work / "train", **TRAIN_SET)
-    config = apply_overrides(load_config(manifest["config_name"]), epochs=1, device="cpu")
+    # The config the weights were trained with, as recorded (not the repo's current JSON).
+    config = apply_overrides(from_dict(manifest["config"]), epochs=1, device="cpu")
     device = torch.device("cpu")
     train_run(data / "TRAINING", work / "run", config, folds=[0], device=device, progress=False)
     return work / "run" / "fold_0"
