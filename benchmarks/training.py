@@ -16,11 +16,13 @@ nothing").
 
     python benchmarks/training.py                      # CPU: batch 2 (batch 6 is slow there)
     python benchmarks/training.py --device cuda --batch 6 --compile off max-autotune
+    python benchmarks/training.py --device cuda --batch 6 --concurrent 2 4   # folds concurrent
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
@@ -101,6 +103,47 @@ def time_steps(
 NAN = float("nan")
 
 
+def _concurrent_worker(config, size, batch_size, device, amp, warmup, steps, compile, barrier,
+                       results) -> None:  # fmt: skip
+    """One of ``--concurrent`` processes: warm up, wait for the others, time ``steps`` steps."""
+    if device.type == "cpu":  # an equal share of the cores, as train --concurrent-folds gives
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // barrier.parties))
+    torch.manual_seed(0)
+    batch = make_batch(batch_size, size, device)
+    plain = build_models(config).to(device, channels_last=True)
+    optimisers = make_optimisers(plain, config.optim)
+    models = compile_models(plain, compile, device)
+    for _ in range(warmup):
+        train_step(models, optimisers, batch, config.loss, amp=amp)
+    synchronise(device)
+    barrier.wait()  # every process starts its timed steps together
+    start = time.perf_counter()
+    for _ in range(steps):
+        train_step(models, optimisers, batch, config.loss, amp=amp)
+    synchronise(device)
+    results.put(time.perf_counter() - start)
+
+
+def time_concurrent(
+    processes: int, config, size, batch_size, device, amp, warmup, steps, compile
+) -> float:
+    """Slices per second of ``processes`` training processes sharing ``device`` (what
+    ``train --concurrent-folds`` does): every process times ``steps`` steps after its warm-up,
+    all started together; the rate is all their slices over the slowest one's time."""
+    import torch.multiprocessing as mp
+
+    context = mp.get_context("spawn")  # CUDA cannot be forked
+    barrier, results = context.Barrier(processes), context.Queue()
+    arguments = (config, size, batch_size, device, amp, warmup, steps, compile, barrier, results)
+    workers = [context.Process(target=_concurrent_worker, args=arguments) for _ in range(processes)]
+    for worker in workers:
+        worker.start()
+    elapsed = [results.get() for _ in workers]
+    for worker in workers:
+        worker.join()
+    return processes * batch_size * steps / max(elapsed)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
@@ -114,6 +157,14 @@ def main() -> None:
     parser.add_argument("--precision", nargs="+", default=["fp32", "bf16"])
     parser.add_argument(
         "--compile", nargs="+", default=["off"], choices=list(COMPILE_MODES), help="modes to time"
+    )
+    parser.add_argument(
+        "--concurrent",
+        type=int,
+        nargs="*",
+        default=[],
+        help="also time N training processes sharing the device (train --concurrent-folds), "
+        "with the last --compile mode and bf16 if asked for",
     )
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # a pipe gets each line now, not at exit
@@ -163,6 +214,19 @@ def main() -> None:
                 f"{peak / 1e12:>8.3f}{achieved / peak:>8.1%}{_duration(SCHEDULE_SLICES / rate):>12}"
                 f"{ratio}{_gib(timed[mode][1]):>9}"
             )
+    for processes in args.concurrent:
+        amp = torch.bfloat16 if "bf16" in args.precision else None
+        precision = "bf16" if amp is not None else "fp32"
+        mode = args.compile[-1]
+        progress(f"{processes} concurrent processes, {precision}, compile {mode}")
+        rate = time_concurrent(processes, config, args.size, batch_size, device, amp, warmup,
+                               steps, mode)  # fmt: skip
+        achieved = flops / batch_size * rate
+        print(
+            f"{processes} processes sharing the device ({precision}, compile {mode}): "
+            f"{rate:.2f} slices/s in all, {achieved / 1e12:.3f} TFLOP/s, {achieved / peak:.1%} of "
+            f"the last peak; schedule {_duration(SCHEDULE_SLICES / rate)} with the folds concurrent"
+        )
     print(f"schedule: {SCHEDULE_SLICES:,} slice-steps (700 epochs x 376 slices x 4 folds)")
 
 
