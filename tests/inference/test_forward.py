@@ -81,6 +81,7 @@ def test_static_batches_pad_short_batches_and_change_no_slice(
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated:DeprecationWarning")
 def test_inductor_compiled_predictor_matches_eager(run: Path, testing: Path, tmp_path) -> None:
     """``predict --compile default`` on CPU (inductor): the same masks and probabilities within
     1e-4 of eager."""
