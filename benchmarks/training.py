@@ -73,20 +73,27 @@ def step_flops(config, batch: Batch, device: torch.device) -> int:
     return counter.get_total_flops()
 
 
+def warmed_up(config, batch, device, amp, warmup: int, compile: str):
+    """Fresh networks (seed 0, NHWC, compiled with ``compile``) and their optimisers after
+    ``warmup`` training steps (cuDNN autotuning and compilation happen there)."""
+    torch.manual_seed(0)
+    plain = build_models(config).to(device, channels_last=True)
+    optimisers = make_optimisers(plain, config.optim)
+    models = compile_models(plain, compile, device)
+    for _ in range(warmup):
+        train_step(models, optimisers, batch, config.loss, amp=amp)
+    synchronise(device)
+    return models, optimisers
+
+
 def time_steps(
     config, batch, device, amp, warmup: int, steps: int, compile: str = "off"
 ) -> tuple[float, float]:
     """Median seconds per training step (after ``warmup`` steps, which include cuDNN autotuning
     and compilation) and the peak GPU memory of the steps in GiB (NaN on CPU)."""
-    torch.manual_seed(0)
-    plain = build_models(config).to(device, channels_last=True)
-    optimisers = make_optimisers(plain, config.optim)
-    models = compile_models(plain, compile, device)
     precision = "fp32" if amp is None else "bf16"
     progress(f"{precision}, compile {compile}: {warmup} warm-up step(s) (autotuning, compiling)")
-    for _ in range(warmup):
-        train_step(models, optimisers, batch, config.loss, amp=amp)
-    synchronise(device)
+    models, optimisers = warmed_up(config, batch, device, amp, warmup, compile)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     progress(f"{precision}, compile {compile}: {steps} timed step(s)")
@@ -108,14 +115,8 @@ def _concurrent_worker(config, size, batch_size, device, amp, warmup, steps, com
     """One of ``--concurrent`` processes: warm up, wait for the others, time ``steps`` steps."""
     if device.type == "cpu":  # an equal share of the cores, as train --concurrent-folds gives
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // barrier.parties))
-    torch.manual_seed(0)
     batch = make_batch(batch_size, size, device)
-    plain = build_models(config).to(device, channels_last=True)
-    optimisers = make_optimisers(plain, config.optim)
-    models = compile_models(plain, compile, device)
-    for _ in range(warmup):
-        train_step(models, optimisers, batch, config.loss, amp=amp)
-    synchronise(device)
+    models, optimisers = warmed_up(config, batch, device, amp, warmup, compile)
     barrier.wait()  # every process starts its timed steps together
     start = time.perf_counter()
     for _ in range(steps):

@@ -172,6 +172,12 @@ class SliceBatcher:
             self._step(self.batch_size)
         return ready + self._completed()
 
+    def predict_alone(self, arrays: CaseArrays) -> Prediction:
+        """The prediction of one case run on its own (nothing else may be queued)."""
+        if self._queue:
+            raise RuntimeError("predict_alone needs an empty queue")
+        return [*self.add(arrays.case_id, arrays), *self.finish()][0][1]
+
     def finish(self) -> list[tuple[object, Prediction]]:
         """Run the slices still queued; the predictions of every remaining case."""
         while self._waiting:

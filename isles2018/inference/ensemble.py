@@ -149,7 +149,7 @@ def predict_arrays(
         ConfigError: ``batch_size`` below 1.
         ValueError: a member reads MR_DWI but ``arrays`` holds none (load it with the DWI).
     """
-    batcher = SliceBatcher(
+    return SliceBatcher(
         members,
         device=device,
         tta=tta,
@@ -157,6 +157,4 @@ def predict_arrays(
         amp=amp,
         channels_last=channels_last,
         allow_dwi=allow_dwi,
-    )
-    done = [*batcher.add(arrays.case_id, arrays), *batcher.finish()]
-    return done[0][1]
+    ).predict_alone(arrays)

@@ -205,8 +205,7 @@ class Predictor:
             check_grids(case, self.needs)  # the networks' loader checks its own volumes
             options = {} if self.threshold_rule is None else {"rule": self.threshold_rule}
             return Prediction(probability=None, mask=threshold_case(case, **options), dwi=None)
-        batcher = self._batcher()
-        return [*batcher.add(case, self._load(case)), *batcher.finish()][0][1]
+        return self._batcher().predict_alone(self._load(case))
 
     def _check(self, case: Case) -> None:
         if case.broken:
